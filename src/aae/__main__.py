@@ -1,0 +1,5 @@
+import sys
+
+from aae.cli import main
+
+sys.exit(main())

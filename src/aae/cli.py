@@ -1,0 +1,172 @@
+"""The ``aae`` command line: train, presets, encode, sample, plot.
+
+User errors (:class:`AAEError`) print one ``error:`` line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from aae.errors import AAEError
+
+EPILOG = "Data are looked up in --data-dir, then $AAE_DATA, then ~/.cache/aae (downloaded there if missing)."
+
+
+def _add_data_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", help="folder holding mnist/ and fashion-mnist/ IDX .gz files")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aae", description="Adversarial autoencoders (Makhzani et al., arXiv 1511.05644).", epilog=EPILOG
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train a preset or a config file into a run directory", epilog=EPILOG,
+                       description="Train a model; writes config, weights, metrics.jsonl, summary.json and figures.")
+    p.add_argument("config", metavar="PRESET|CONFIG", help="a preset name (see `aae presets`) or a .toml/.json file")
+    _add_data_dir(p)
+    p.add_argument("--out", type=Path, help="run directory (default: runs/<preset>-<time>)")
+    p.add_argument("--epochs", type=int, help="number of epochs (overrides the preset)")
+    p.add_argument("--seed", type=int, help="random seed (overrides the preset)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key, e.g. --set regularize=false --set prior.std=5 (repeatable)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+
+    sub.add_parser("presets", help="list the named presets and the paper figure each reproduces")
+
+    p = sub.add_parser("encode", help="write the codes of a data split, in file order, to .npy")
+    p.add_argument("run", type=Path, help="run directory")
+    p.add_argument("--split", default="test", choices=["train", "val", "test"])
+    p.add_argument("-o", "--output", type=Path, required=True, help="output .npy file (n x code_dim)")
+    p.add_argument("--seed", type=int, default=0, help="seed for stochastic encoders")
+    _add_data_dir(p)
+
+    p = sub.add_parser("sample", help="decode prior samples to .npy (n x data_dim, values in [0, 1]) or a .png grid")
+    p.add_argument("run", type=Path, help="run directory")
+    p.add_argument("-n", type=int, default=100, help="number of samples")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output .npy or .png")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--label", type=int, help="sample from this class's prior component")
+
+    p = sub.add_parser("plot", help="re-draw the figures of a run into <run>/figures")
+    p.add_argument("run", type=Path, help="run directory")
+    _add_data_dir(p)
+    return parser
+
+
+def cmd_train(args) -> int:
+    from aae.config import apply_overrides, load_config_file
+    from aae.experiments import timestamp_dir, train_run
+    from aae.presets import PRESETS, get_preset
+
+    if args.config in PRESETS:
+        cfg = get_preset(args.config)
+    elif args.config.endswith((".toml", ".json")):
+        cfg = load_config_file(args.config)
+    else:
+        cfg = get_preset(args.config)  # raises with the list of presets
+    overrides = list(args.overrides)
+    if args.epochs is not None:
+        overrides.append(f"epochs={args.epochs}")
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    cfg = apply_overrides(cfg, overrides)
+    if cfg.epochs < 1:
+        raise AAEError(f"epochs must be >= 1, got {cfg.epochs}")
+    out = args.out or timestamp_dir(cfg.name)
+    if args.resume and args.out is None:
+        raise AAEError("--resume needs --out RUN_DIR")
+    log = (lambda *a: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    summary = train_run(cfg, out, args.data_dir, args.resume, args.overwrite, progress=not args.quiet, log=log)
+    print(f"run written to {out}")
+    for k, v in summary.items():
+        print(f"  {k}: {v:.6g}" if isinstance(v, float) else f"  {k}: {v}")
+    return 0
+
+
+def cmd_presets(args) -> int:
+    from aae.presets import PRESETS
+
+    width = max(len(n) for n in PRESETS)
+    for p in PRESETS.values():
+        print(f"{p.name:<{width}}  {p.reproduces:<16} {p.description}")
+    return 0
+
+
+def cmd_encode(args) -> int:
+    from aae.experiments import encode_split, load_run, run_splits, split_tensors
+
+    run = load_run(args.run)
+    x, _ = split_tensors(run_splits(run, args.data_dir), args.split)
+    codes = encode_split(run, x, args.seed).numpy()
+    _check_output(args.output, (".npy",))
+    np.save(args.output, codes)
+    print(f"wrote {codes.shape[0]} x {codes.shape[1]} codes to {args.output}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from aae import plots
+    from aae.experiments import load_run
+
+    if args.n < 1:
+        raise AAEError(f"-n must be >= 1, got {args.n}")
+    _check_output(args.output, (".npy", ".png"))
+    run = load_run(args.run)
+    g = torch.Generator().manual_seed(args.seed)
+    labels = None if args.label is None else torch.full((args.n,), args.label, dtype=torch.long)
+    if labels is not None and not 0 <= args.label < max(run.model.prior.n_classes, 1):
+        raise AAEError(f"--label {args.label} out of range: the prior has {run.model.prior.n_classes} classes")
+    x = run.model.sample(args.n, g, labels=labels).cpu().numpy()
+    if args.output.suffix == ".png":
+        if run.image_shape is None:
+            raise AAEError("this run's data are not images; write .npy instead")
+        cols = int(np.ceil(np.sqrt(args.n)))
+        plots.save_image_grid(args.output, x, int(np.ceil(args.n / cols)), cols, run.image_shape)
+    else:
+        np.save(args.output, x)
+    print(f"wrote {args.n} samples to {args.output}")
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from aae.experiments import draw_figures, load_run, run_splits
+
+    run = load_run(args.run)
+    for p in draw_figures(run, run_splits(run, args.data_dir)):
+        print(p)
+    return 0
+
+
+def _check_output(path: Path, suffixes: tuple[str, ...]) -> None:
+    if path.suffix not in suffixes:
+        raise AAEError(f"output {path} must end in {' or '.join(suffixes)}")
+    if not path.parent.is_dir():
+        raise AAEError(f"output folder {path.parent} does not exist")
+
+
+COMMANDS = {"train": cmd_train, "presets": cmd_presets, "encode": cmd_encode, "sample": cmd_sample, "plot": cmd_plot}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except AAEError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""Run directories: train a config into one, load a trained model back, evaluate it, draw its figures.
+
+A run directory holds::
+
+    config.json            the resolved config
+    model.safetensors      final weights          model.json  (description, sha256, data shape)
+    checkpoint.safetensors full training state    checkpoint.json  (written at each epoch end)
+    metrics.jsonl          one line per epoch: each phase's loss, discriminator accuracy, lr, time
+    summary.json           final metrics on the test split, train_seconds, samples_per_second
+    figures/*.png          latent scatter, manifold, samples, reconstructions
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from aae import plots
+from aae.checkpoints import atomic_write_json, load_tensors, save_tensors
+from aae.config import Config, from_dict, save_config
+from aae.data import Splits, load_splits
+from aae.errors import AAEError
+from aae.metrics import batched, label_match_fraction, prior_mmd, reconstruction_mse
+from aae.models import build_model
+from aae.priors import Gaussian
+from aae.training import Trainer, resolve_device
+
+RUN_FILES = ("config.json", "model.json", "model.safetensors", "checkpoint.json", "checkpoint.safetensors",
+             "metrics.jsonl", "summary.json")
+
+
+@dataclass
+class Run:
+    """A trained model with what it needs to be used: config, data shape, device."""
+
+    path: Path
+    cfg: Config
+    model: torch.nn.Module
+    data_dim: int
+    n_classes: int
+    image_shape: tuple[int, ...] | None
+
+
+def prepare_run_dir(out: Path, resume: bool, overwrite: bool) -> None:
+    """Create ``out``; refuse to write into a non-empty run directory unless asked to."""
+    if out.exists() and not out.is_dir():
+        raise AAEError(f"--out {out} exists and is not a directory")
+    existing = [f for f in RUN_FILES if (out / f).exists()] if out.exists() else []
+    if existing and not (resume or overwrite):
+        raise AAEError(
+            f"run directory {out} already holds a run ({', '.join(existing)}); "
+            "pass --resume to continue it, --overwrite to replace it, or choose another --out"
+        )
+    if overwrite and not resume:
+        for f in RUN_FILES:
+            (out / f).unlink(missing_ok=True)
+        shutil.rmtree(out / "figures", ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _model_meta(cfg: Config, splits_like: dict[str, Any]) -> dict[str, Any]:
+    from aae import __version__
+
+    return {"aae_version": __version__, "config": cfg.to_dict(), **splits_like}
+
+
+def train_run(
+    cfg: Config,
+    out: Path,
+    data_dir: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+    log=print,
+) -> dict[str, Any]:
+    """Train ``cfg`` into run directory ``out``; returns the summary (also written to summary.json).
+
+    Everything that can fail on bad input (config, data, prior) is checked before anything
+    is written to ``out``.
+    """
+    out = Path(out)
+    if resume:
+        if not (out / "checkpoint.json").is_file():
+            raise AAEError(f"--resume: {out} has no checkpoint.json to resume from")
+        saved = from_dict(Config, json.loads((out / "config.json").read_text()))
+        saved.epochs = cfg.epochs  # the only thing a resume may change: how long to go on
+        cfg = saved
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    splits = load_splits(cfg.data.dataset, data_dir, cfg.data.validation, cfg.data.n_labeled, cfg.seed)
+    torch.manual_seed(cfg.seed)  # weight initialisation
+    model = build_model(cfg, splits.data_dim, splits.n_classes).to(device)
+    trainer = Trainer(model, cfg, splits.x_train.to(device), splits.y_train.to(device))
+    data_meta = {"data_dim": splits.data_dim, "n_classes": splits.n_classes, "image_shape": splits.image_shape}
+
+    prepare_run_dir(out, resume, overwrite)
+    train_seconds = 0.0
+    if resume:
+        tensors, meta = load_tensors(out / "checkpoint")
+        trainer.load_state_tensors({k: v.to(device) if k.startswith("model.") else v for k, v in tensors.items()}, meta)
+        train_seconds = float(meta.get("train_seconds", 0.0))
+        log(f"resumed {out} at epoch {trainer.epoch}")
+    else:
+        save_config(cfg, out / "config.json")
+        (out / "metrics.jsonl").write_text("")
+
+    def on_epoch_end(m: dict) -> None:
+        nonlocal train_seconds
+        train_seconds += m["seconds"]
+        with open(out / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(m) + "\n")
+        tensors, meta = trainer.state_tensors()
+        save_tensors(out / "checkpoint", tensors, {**meta, "train_seconds": train_seconds, **data_meta})
+        parts = [f"{k}={m[k]:.4g}" for k in ("recon_loss", "disc_loss", "gen_loss", "disc_acc") if k in m]
+        log(f"epoch {m['epoch']}/{cfg.epochs} " + " ".join(parts) + f" ({m['seconds']:.1f}s, {m['samples_per_second']:.0f} samples/s)")
+
+    trainer.fit(cfg.epochs, progress=progress, on_epoch_end=on_epoch_end)
+    save_tensors(out / "model", model.state_dict(), _model_meta(cfg, data_meta))
+    run = Run(out, cfg, model, splits.data_dim, splits.n_classes, splits.image_shape)
+    summary = evaluate(run, splits)
+    summary.update(train_seconds=train_seconds, epochs=trainer.epoch,
+                   samples_per_second=trainer.step * cfg.batch_size / max(train_seconds, 1e-9))
+    atomic_write_json(out / "summary.json", summary)
+    draw_figures(run, splits)
+    return summary
+
+
+def load_run(path: str | Path, device: str = "cpu") -> Run:
+    """Load the final model of a run directory (safetensors + JSON only, verified)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise AAEError(f"run directory not found: {path}")
+    tensors, meta = load_tensors(path / "model")
+    try:
+        cfg = from_dict(Config, meta["config"])
+        data_dim, n_classes = int(meta["data_dim"]), int(meta["n_classes"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise AAEError(f"{path / 'model.json'}: incomplete model description ({e})") from e
+    model = build_model(cfg, data_dim, n_classes)
+    try:
+        model.load_state_dict(tensors)
+    except RuntimeError as e:
+        raise AAEError(f"{path / 'model.safetensors'}: weights do not match the config in model.json: {e}") from e
+    model.to(resolve_device(device)).eval()
+    shape = meta.get("image_shape")
+    return Run(path, cfg, model, data_dim, n_classes, tuple(shape) if shape else None)
+
+
+def run_splits(run: Run, data_dir: str | None = None) -> Splits:
+    cfg = run.cfg
+    return load_splits(cfg.data.dataset, data_dir, cfg.data.validation, cfg.data.n_labeled, cfg.seed)
+
+
+def split_tensors(splits: Splits, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    if split not in ("train", "val", "test"):
+        raise AAEError(f"unknown split {split!r}; choose train, val or test")
+    return getattr(splits, f"x_{split}"), getattr(splits, f"y_{split}")
+
+
+def encode_split(run: Run, x: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """Codes of ``x`` in order, ``(n, code_dim)``; stochastic encoders draw with ``seed``."""
+    g = torch.Generator(run.model.device).manual_seed(seed)
+    return batched(lambda b: run.model.encode(b.to(run.model.device), g), x).cpu()
+
+
+def evaluate(run: Run, splits: Splits, seed: int = 0) -> dict[str, Any]:
+    """Test-split metrics: ``recon_mse`` (per pixel), ``prior_mmd``, and ``label_match`` for label priors."""
+    model = run.model.eval()
+    dev = model.device
+    x, y = splits.x_test.to(dev), splits.y_test
+    codes = encode_split(run, x, seed)
+    g = torch.Generator().manual_seed(seed + 1)
+    out: dict[str, Any] = {"recon_mse": reconstruction_mse(model, x), "prior_mmd": prior_mmd(codes, model.prior, g)}
+    if run.cfg.use_labels:
+        out["label_match"] = label_match_fraction(codes, y, model.prior)
+    return out
+
+
+def draw_figures(run: Run, splits: Splits, seed: int = 0) -> list[Path]:
+    """Write the run's PNG figures into ``<run>/figures``; returns their paths."""
+    fig_dir = run.path / "figures"
+    fig_dir.mkdir(exist_ok=True)
+    model, name, paths = run.model.eval(), run.cfg.name, []
+    dev = model.device
+    x, y = splits.x_test, splits.y_test
+    codes = encode_split(run, x.to(dev), seed).numpy()
+    g = torch.Generator().manual_seed(seed)
+    prior_samples = model.prior.sample(5000, g).numpy()
+    if codes.shape[1] >= 2:
+        p = fig_dir / "latent.png"
+        title = f"{name}: test codes" + (" (first two dimensions)" if codes.shape[1] > 2 else "")
+        plots.latent_scatter(p, codes, y.numpy(), title, prior_samples=prior_samples)
+        paths.append(p)
+    if run.image_shape is None:
+        return paths
+    shape = run.image_shape
+    samples = model.sample(100, g).cpu().numpy()
+    p = fig_dir / "samples.png"
+    plots.save_image_grid(p, samples, 10, 10, shape)
+    paths.append(p)
+    xs = x[:50].to(dev)
+    recon = model.decode(model.encode(xs, sample=False)).cpu().numpy()
+    pairs = np.concatenate([np.stack([a, b]) for a, b in zip(x[:50].numpy().reshape(5, 10, -1), recon.reshape(5, 10, -1))])
+    p = fig_dir / "reconstructions.png"
+    plots.save_image_grid(p, pairs.reshape(100, -1), 10, 10, shape)
+    paths.append(p)
+    if codes.shape[1] == 2:
+        prior = model.prior
+        if isinstance(prior, Gaussian):
+            grid = plots.gaussian_grid(20, prior.std, prior.mean)
+        else:
+            lo, hi = np.percentile(prior_samples, [1, 99], axis=0)
+            grid = plots.box_grid(20, lo, hi)
+        p = fig_dir / "manifold.png"
+        plots.save_image_grid(p, model.decode(grid.to(dev)).cpu().numpy(), 20, 20, shape)
+        paths.append(p)
+    return paths
+
+
+def timestamp_dir(preset: str) -> Path:
+    return Path("runs") / f"{preset}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"

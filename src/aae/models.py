@@ -1,0 +1,164 @@
+"""Models: networks + prior + regularizer, and the per-mini-batch update of each.
+
+A model owns its networks and knows its training phases: ``phase_parameters()`` names
+the parameters each phase's optimizer updates, and ``train_step`` runs one mini-batch
+through every phase. The trainer (``aae.training``) is generic over that contract, so
+new models (semi-supervised, VAE, WAE) are new classes here, not flags in the trainer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from aae.config import Config
+from aae.errors import AAEError
+from aae.networks import Decoder, Encoder, init_normal_
+from aae.priors import Prior, make_prior
+from aae.regularizers import AdversarialRegularizer
+
+RECON_LOSSES = ("mse", "bce")
+
+
+def reconstruction_loss(decoder: Decoder, z: torch.Tensor, x: torch.Tensor, kind: str) -> torch.Tensor:
+    """Per-example cost summed over data dimensions, averaged over the batch (scalar).
+
+    ``mse``: squared error; ``bce``: binary cross-entropy (computed from logits).
+    """
+    if kind == "bce":
+        return F.binary_cross_entropy_with_logits(decoder.logits(z).float(), x, reduction="sum") / len(x)
+    return F.mse_loss(decoder(z).float(), x, reduction="sum") / len(x)
+
+
+class AdversarialAutoencoder(nn.Module):
+    """The AAE (paper §2): encoder q(z|x), decoder p(x|z), adversarial match of q(z) to p(z).
+
+    Phases per mini-batch: ``recon`` (encoder + decoder on the reconstruction cost), then
+    ``disc`` (the discriminator) and ``gen`` (the encoder, fooling the discriminator).
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        decoder: Decoder,
+        prior: Prior,
+        regularizer: AdversarialRegularizer | None,
+        recon_loss: str = "mse",
+        use_labels: bool = False,
+    ):
+        super().__init__()
+        if recon_loss not in RECON_LOSSES:
+            raise AAEError(f"unknown recon_loss {recon_loss!r}; choose one of {list(RECON_LOSSES)}")
+        self.encoder, self.decoder, self.prior = encoder, decoder, prior
+        self.regularizer = regularizer
+        self.recon_loss, self.use_labels = recon_loss, use_labels
+
+    @property
+    def phases(self) -> tuple[str, ...]:
+        return ("recon", "disc", "gen") if self.regularizer is not None else ("recon",)
+
+    def phase_parameters(self) -> dict[str, list[nn.Parameter]]:
+        params = {"recon": [*self.encoder.parameters(), *self.decoder.parameters()]}
+        if self.regularizer is not None:
+            params["disc"] = list(self.regularizer.discriminator.parameters())
+            params["gen"] = list(self.encoder.parameters())
+        return params
+
+    def train_step(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        optimizers: dict[str, torch.optim.Optimizer],
+        generator: torch.Generator | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """One mini-batch (``x`` ``(n, d)``, ``y`` ``(n,)`` with -1 = unlabeled) through every phase.
+
+        Returns detached scalar metrics (no host sync).
+        """
+        # (1) reconstruction
+        z = self.encoder(x, generator)
+        rec = reconstruction_loss(self.decoder, z, x, self.recon_loss)
+        optimizers["recon"].zero_grad(set_to_none=True)
+        rec.backward()
+        optimizers["recon"].step()
+        out = {"recon_loss": rec.detach()}
+        if self.regularizer is None:
+            return out
+        # (2) regularization. The encoder does not change between the discriminator and the
+        # generator update, so one encoder forward serves both.
+        y_reg = y if self.use_labels else None
+        z = self.encoder(x, generator)
+        d_loss, d_acc = self.regularizer.discriminator_loss(z.detach(), y_reg, generator)
+        optimizers["disc"].zero_grad(set_to_none=True)
+        d_loss.backward()
+        optimizers["disc"].step()
+        disc = self.regularizer.discriminator
+        disc.requires_grad_(False)  # the generator step needs no discriminator weight gradients
+        try:
+            g_loss = self.regularizer.generator_loss(z, y_reg)
+            optimizers["gen"].zero_grad(set_to_none=True)
+            g_loss.backward()
+            optimizers["gen"].step()
+        finally:
+            disc.requires_grad_(True)
+        out.update(disc_loss=d_loss.detach(), disc_acc=d_acc.detach(), gen_loss=g_loss.detach())
+        return out
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor, generator: torch.Generator | None = None, sample: bool = True) -> torch.Tensor:
+        """Codes ``(n, code_dim)``; ``sample=False`` gives the posterior mean of a Gaussian encoder."""
+        return self.encoder(x, generator, sample=sample)
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Decoded data ``(n, data_dim)`` (in [0, 1] for a sigmoid decoder)."""
+        return self.decoder(z)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Decode ``n`` prior samples: ``(n, data_dim)``."""
+        return self.decoder(self.prior.sample(n, generator, labels=labels).to(self.device))
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+
+def build_aae(cfg: Config, data_dim: int, n_classes: int) -> AdversarialAutoencoder:
+    """An :class:`AdversarialAutoencoder` as ``cfg`` describes, for data of ``data_dim`` features."""
+    net = cfg.network
+    prior_kwargs = dict(cfg.prior)
+    name = prior_kwargs.pop("name", None)
+    if name is None:
+        raise AAEError("config table 'prior' needs a 'name' (e.g. gaussian, mixture, swissroll, module:function)")
+    prior = make_prior(name, net.code_dim, **prior_kwargs)
+    if cfg.use_labels:
+        if n_classes == 0:
+            raise AAEError("use_labels=true but the data set has no labels")
+        if prior.n_classes < n_classes:
+            raise AAEError(
+                f"use_labels=true needs a prior with a component per class ({n_classes}); "
+                f"prior {name!r} has {prior.n_classes}"
+            )
+    encoder = Encoder(data_dim, net.code_dim, net.hidden, net.encoder, net.noise_dim, net.dropout)
+    decoder = Decoder(net.code_dim, data_dim, list(reversed(net.hidden)), net.output)
+    regularizer = None
+    if cfg.regularize:
+        regularizer = AdversarialRegularizer(prior, net.code_dim, net.disc_hidden, n_classes if cfg.use_labels else 0)
+    model = AdversarialAutoencoder(encoder, decoder, prior, regularizer, cfg.recon_loss, cfg.use_labels)
+    if net.init_std > 0:
+        init_normal_(model, net.init_std)
+    return model
+
+
+#: model name (``Config.model``) -> builder ``(cfg, data_dim, n_classes) -> nn.Module``
+MODELS: dict[str, Callable[[Config, int, int], nn.Module]] = {"aae": build_aae}
+
+
+def build_model(cfg: Config, data_dim: int, n_classes: int) -> nn.Module:
+    if cfg.model not in MODELS:
+        raise AAEError(f"unknown model {cfg.model!r}; choose one of {sorted(MODELS)}")
+    return MODELS[cfg.model](cfg, data_dim, n_classes)

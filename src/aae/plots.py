@@ -1,0 +1,63 @@
+"""Figures of a run (PNG, matplotlib's Agg backend): latent scatter, manifold, samples, reconstructions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+
+def image_grid(images: np.ndarray, rows: int, cols: int, shape: tuple[int, int]) -> np.ndarray:
+    """Tile ``rows*cols`` flattened images ``(n, h*w)`` into one ``(rows*h, cols*w)`` array."""
+    h, w = shape
+    grid = np.ones((rows * h, cols * w), dtype=np.float32)
+    for i, img in enumerate(images[: rows * cols]):
+        r, c = divmod(i, cols)
+        grid[r * h : (r + 1) * h, c * w : (c + 1) * w] = img.reshape(h, w)
+    return grid
+
+
+def save_image_grid(path: Path, images: np.ndarray, rows: int, cols: int, shape: tuple[int, int]) -> None:
+    """Write a grid of images with values in [0, 1] as a grayscale PNG (white digits on black)."""
+    grid = np.clip(image_grid(images, rows, cols, shape), 0, 1)
+    plt.imsave(path, grid, cmap="gray", vmin=0, vmax=1)
+
+
+def latent_scatter(path: Path, codes: np.ndarray, labels: np.ndarray | None, title: str = "", prior_samples=None) -> None:
+    """Scatter of the first two code dimensions, coloured by label (paper Fig. 2a/2b/4)."""
+    fig, ax = plt.subplots(figsize=(6.5, 6))
+    if prior_samples is not None:
+        ax.scatter(prior_samples[:, 0], prior_samples[:, 1], s=1, c="lightgray", alpha=0.5, label="prior", rasterized=True)
+    if labels is None or (labels < 0).all():
+        ax.scatter(codes[:, 0], codes[:, 1], s=1, c="k", alpha=0.5, rasterized=True)
+    else:
+        sc = ax.scatter(codes[:, 0], codes[:, 1], s=1.5, c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, rasterized=True)
+        fig.colorbar(sc, ax=ax, ticks=range(10), label="label")
+    ax.set_xlabel("z[0]")
+    ax.set_ylabel("z[1]")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def gaussian_grid(n: int, std: float = 1.0, mean: float = 0.0) -> torch.Tensor:
+    """``(n*n, 2)`` codes at evenly spaced Gaussian percentiles (paper Fig. 2e); row i varies z[1]."""
+    p = (torch.arange(n, dtype=torch.float64) + 0.5) / n
+    q = torch.special.ndtri(p).float() * std + mean
+    zy, zx = torch.meshgrid(q.flip(0), q, indexing="ij")
+    return torch.stack([zx.reshape(-1), zy.reshape(-1)], 1)
+
+
+def box_grid(n: int, low: np.ndarray, high: np.ndarray) -> torch.Tensor:
+    """``(n*n, 2)`` codes on an even grid over the box ``[low, high]``."""
+    xs = torch.linspace(float(low[0]), float(high[0]), n)
+    ys = torch.linspace(float(high[1]), float(low[1]), n)
+    zy, zx = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([zx.reshape(-1), zy.reshape(-1)], 1)

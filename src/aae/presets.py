@@ -1,0 +1,95 @@
+"""Named configurations, one per paper experiment: ``aae presets`` lists them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aae.config import Config, DataConfig, NetworkConfig, OptimConfig, ScheduleConfig
+from aae.errors import AAEError
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    reproduces: str  # the paper figure / table
+    description: str
+    make: Callable[[], Config]
+
+
+def _paper_sgd(cfg: Config) -> Config:
+    """Paper appendix optimizers, with the reconstruction lr scaled to our per-image summed cost.
+
+    The appendix's 0.01 (momentum 0.9) is for a cost of unknown normalisation; with the
+    squared error summed over 784 pixels it drives the decoder into saturation in the
+    first epoch, 0.001 trains (measured: test MSE 0.048 after 3 epochs).
+    """
+    cfg.recon = OptimConfig("sgd", 0.001, 0.9)
+    cfg.disc = OptimConfig("sgd", 0.1, 0.1)
+    cfg.gen = OptimConfig("sgd", 0.1, 0.1)
+    return cfg
+
+
+def mnist_gaussian_2d() -> Config:
+    cfg = Config(name="mnist-gaussian-2d", prior={"name": "gaussian", "std": 1.0}, network=NetworkConfig(code_dim=2))
+    cfg.epochs = 20
+    return _paper_sgd(cfg)
+
+
+def mnist_mixture_2d() -> Config:
+    cfg = mnist_gaussian_2d()
+    cfg.name = "mnist-mixture-2d"
+    cfg.prior = {"name": "mixture", "n_components": 10}
+    return cfg
+
+
+def mnist_mixture_2d_labels() -> Config:
+    cfg = mnist_mixture_2d()
+    cfg.name = "mnist-mixture-2d-labels"
+    cfg.use_labels = True
+    cfg.data = DataConfig(n_labeled=10000)  # paper §2.3: 10K labeled + 40K unlabeled
+    return cfg
+
+
+def mnist_swissroll_2d_labels() -> Config:
+    cfg = mnist_mixture_2d_labels()
+    cfg.name = "mnist-swissroll-2d-labels"
+    cfg.prior = {"name": "swissroll", "n_classes": 10}
+    return cfg
+
+
+def mnist_gaussian_8d() -> Config:
+    cfg = mnist_gaussian_2d()
+    cfg.name = "mnist-gaussian-8d"
+    cfg.network = NetworkConfig(code_dim=8)
+    cfg.prior = {"name": "gaussian", "std": 5.0}
+    cfg.epochs = 100
+    cfg.schedule = ScheduleConfig("step", [50, 80], 0.1)
+    return cfg
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in [
+        Preset("mnist-gaussian-2d", "Fig. 2a, 2e", "2-D code, Gaussian prior; latent scatter and manifold", mnist_gaussian_2d),
+        Preset("mnist-mixture-2d", "Fig. 2b", "2-D code, mixture of 10 Gaussians, no labels", mnist_mixture_2d),
+        Preset(
+            "mnist-mixture-2d-labels", "Fig. 4a",
+            "mixture of 10 Gaussians, one per digit; 10K labeled + 40K unlabeled", mnist_mixture_2d_labels,
+        ),
+        Preset(
+            "mnist-swissroll-2d-labels", "Fig. 4c",
+            "swiss roll cut in 10 segments, one per digit; 10K labeled + 40K unlabeled", mnist_swissroll_2d_labels,
+        ),
+        Preset(
+            "mnist-gaussian-8d", "Table 1, Fig. 5",
+            "generative model: 8-D code, Gaussian prior std 5", mnist_gaussian_8d,
+        ),
+    ]
+}
+
+
+def get_preset(name: str) -> Config:
+    if name not in PRESETS:
+        raise AAEError(f"unknown preset {name!r}; `aae presets` lists them: {', '.join(PRESETS)}")
+    return PRESETS[name].make()
