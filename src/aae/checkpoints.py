@@ -74,13 +74,18 @@ def load_tensors(path_stem: Path) -> tuple[dict[str, torch.Tensor], dict[str, An
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise AAEError(f"{jpath}: not valid JSON ({e})") from e
     if not isinstance(desc, dict) or desc.get("format") != FORMAT:
-        raise AAEError(f"{jpath}: not an aae checkpoint description (format {desc.get('format')!r})"
-                       if isinstance(desc, dict) else f"{jpath}: not an aae checkpoint description")
+        raise AAEError(
+            f"{jpath}: not an aae checkpoint description (format {desc.get('format')!r})"
+            if isinstance(desc, dict)
+            else f"{jpath}: not an aae checkpoint description"
+        )
     blob = tpath.read_bytes()
     digest = hashlib.sha256(blob).hexdigest()
     if digest != desc.get("sha256"):
-        raise AAEError(f"{tpath}: sha256 {digest} does not match {desc.get('sha256')} recorded in {jpath} "
-                       "(truncated, corrupt or from another run)")
+        raise AAEError(
+            f"{tpath}: sha256 {digest} does not match {desc.get('sha256')} recorded in {jpath} "
+            "(truncated, corrupt or from another run)"
+        )
     try:
         tensors = st_load(blob)
     except (SafetensorError, ValueError, RuntimeError) as e:

@@ -27,15 +27,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("train", help="train a preset or a config file into a run directory", epilog=EPILOG,
-                       description="Train a model; writes config, weights, metrics.jsonl, summary.json and figures.")
+    p = sub.add_parser(
+        "train",
+        help="train a preset or a config file into a run directory",
+        epilog=EPILOG,
+        description="Train a model; writes config, weights, metrics.jsonl, summary.json and figures.",
+    )
     p.add_argument("config", metavar="PRESET|CONFIG", help="a preset name (see `aae presets`) or a .toml/.json file")
     _add_data_dir(p)
     p.add_argument("--out", type=Path, help="run directory (default: runs/<preset>-<time>)")
     p.add_argument("--epochs", type=int, help="number of epochs (overrides the preset)")
     p.add_argument("--seed", type=int, help="random seed (overrides the preset)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key, e.g. --set regularize=false --set prior.std=5 (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set regularize=false --set prior.std=5 (repeatable)",
+    )
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
@@ -85,7 +95,7 @@ def cmd_train(args) -> int:
     if args.resume and args.out is None:
         raise AAEError("--resume needs --out RUN_DIR")
     log = (lambda *a: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    summary = train_run(cfg, out, args.data_dir, args.resume, args.overwrite, progress=not args.quiet, log=log)
+    summary = train_run(cfg, out, args.data_dir, args.resume, args.overwrite, progress=not args.quiet and sys.stderr.isatty(), log=log)
     print(f"run written to {out}")
     for k, v in summary.items():
         print(f"  {k}: {v:.6g}" if isinstance(v, float) else f"  {k}: {v}")

@@ -144,7 +144,9 @@ def from_dict(cls: type, d: dict[str, Any], prefix: str = "") -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(d) - names)
     if unknown:
-        raise AAEError(f"unknown config key(s) {[prefix + k for k in unknown]}; known: {sorted(prefix + n for n in names)}")
+        raise AAEError(
+            f"unknown config key(s) {[prefix + k for k in unknown]}; known: {sorted(prefix + n for n in names)}"
+        )
     kwargs = {k: _coerce(v, hints[k], prefix + k) for k, v in d.items()}
     return cls(**kwargs)
 

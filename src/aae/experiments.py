@@ -33,8 +33,15 @@ from aae.models import build_model
 from aae.priors import Gaussian
 from aae.training import Trainer, resolve_device
 
-RUN_FILES = ("config.json", "model.json", "model.safetensors", "checkpoint.json", "checkpoint.safetensors",
-             "metrics.jsonl", "summary.json")
+RUN_FILES = (
+    "config.json",
+    "model.json",
+    "model.safetensors",
+    "checkpoint.json",
+    "checkpoint.safetensors",
+    "metrics.jsonl",
+    "summary.json",
+)
 
 
 @dataclass
@@ -121,14 +128,21 @@ def train_run(
         tensors, meta = trainer.state_tensors()
         save_tensors(out / "checkpoint", tensors, {**meta, "train_seconds": train_seconds, **data_meta})
         parts = [f"{k}={m[k]:.4g}" for k in ("recon_loss", "disc_loss", "gen_loss", "disc_acc") if k in m]
-        log(f"epoch {m['epoch']}/{cfg.epochs} " + " ".join(parts) + f" ({m['seconds']:.1f}s, {m['samples_per_second']:.0f} samples/s)")
+        log(
+            f"epoch {m['epoch']}/{cfg.epochs} "
+            + " ".join(parts)
+            + f" ({m['seconds']:.1f}s, {m['samples_per_second']:.0f} samples/s)"
+        )
 
     trainer.fit(cfg.epochs, progress=progress, on_epoch_end=on_epoch_end)
     save_tensors(out / "model", model.state_dict(), _model_meta(cfg, data_meta))
     run = Run(out, cfg, model, splits.data_dim, splits.n_classes, splits.image_shape)
     summary = evaluate(run, splits)
-    summary.update(train_seconds=train_seconds, epochs=trainer.epoch,
-                   samples_per_second=trainer.step * cfg.batch_size / max(train_seconds, 1e-9))
+    summary.update(
+        train_seconds=train_seconds,
+        epochs=trainer.epoch,
+        samples_per_second=trainer.step * cfg.batch_size / max(train_seconds, 1e-9),
+    )
     atomic_write_json(out / "summary.json", summary)
     draw_figures(run, splits)
     return summary
@@ -209,7 +223,9 @@ def draw_figures(run: Run, splits: Splits, seed: int = 0) -> list[Path]:
     paths.append(p)
     xs = x[:50].to(dev)
     recon = model.decode(model.encode(xs, sample=False)).cpu().numpy()
-    pairs = np.concatenate([np.stack([a, b]) for a, b in zip(x[:50].numpy().reshape(5, 10, -1), recon.reshape(5, 10, -1))])
+    pairs = np.concatenate(
+        [np.stack([a, b]) for a, b in zip(x[:50].numpy().reshape(5, 10, -1), recon.reshape(5, 10, -1))]
+    )
     p = fig_dir / "reconstructions.png"
     plots.save_image_grid(p, pairs.reshape(100, -1), 10, 10, shape)
     paths.append(p)

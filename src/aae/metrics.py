@@ -42,7 +42,9 @@ def _kernel_sum(a: torch.Tensor, b: torch.Tensor, bandwidths: Sequence[float], s
 
 
 @torch.no_grad()
-def mmd(x: torch.Tensor, y: torch.Tensor, bandwidths: Sequence[float] = (0.2, 0.5, 1.0, 2.0, 5.0), chunk: int = 2048) -> float:
+def mmd(
+    x: torch.Tensor, y: torch.Tensor, bandwidths: Sequence[float] = (0.2, 0.5, 1.0, 2.0, 5.0), chunk: int = 2048
+) -> float:
     """Unbiased squared MMD between samples ``x`` ``(n, d)`` and ``y`` ``(m, d)``.
 
     Gaussian kernels, summed over ``bandwidths`` (in code units). 0 when the two

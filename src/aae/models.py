@@ -118,7 +118,9 @@ class AdversarialAutoencoder(nn.Module):
         return self.decoder(z)
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Decode ``n`` prior samples: ``(n, data_dim)``."""
         return self.decoder(self.prior.sample(n, generator, labels=labels).to(self.device))
 

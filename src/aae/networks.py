@@ -79,7 +79,9 @@ class Encoder(nn.Module):
         out = 2 * code_dim if kind == "gaussian" else code_dim
         self.net = mlp(data_dim + self.noise_dim, hidden, out, dropout=dropout)
 
-    def stats(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def stats(
+        self, x: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(mean, log-variance) of q(z|x); log-variance is None for the deterministic kinds."""
         if self.noise_dim:
             eta = torch.randn(len(x), self.noise_dim, generator=generator, device=x.device, dtype=x.dtype)

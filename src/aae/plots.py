@@ -28,11 +28,15 @@ def save_image_grid(path: Path, images: np.ndarray, rows: int, cols: int, shape:
     plt.imsave(path, grid, cmap="gray", vmin=0, vmax=1)
 
 
-def latent_scatter(path: Path, codes: np.ndarray, labels: np.ndarray | None, title: str = "", prior_samples=None) -> None:
+def latent_scatter(
+    path: Path, codes: np.ndarray, labels: np.ndarray | None, title: str = "", prior_samples=None
+) -> None:
     """Scatter of the first two code dimensions, coloured by label (paper Fig. 2a/2b/4)."""
     fig, ax = plt.subplots(figsize=(6.5, 6))
     if prior_samples is not None:
-        ax.scatter(prior_samples[:, 0], prior_samples[:, 1], s=1, c="lightgray", alpha=0.5, label="prior", rasterized=True)
+        ax.scatter(
+            prior_samples[:, 0], prior_samples[:, 1], s=1, c="lightgray", alpha=0.5, label="prior", rasterized=True
+        )
     if labels is None or (labels < 0).all():
         ax.scatter(codes[:, 0], codes[:, 1], s=1, c="k", alpha=0.5, rasterized=True)
     else:

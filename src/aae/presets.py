@@ -71,19 +71,30 @@ def mnist_gaussian_8d() -> Config:
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in [
-        Preset("mnist-gaussian-2d", "Fig. 2a, 2e", "2-D code, Gaussian prior; latent scatter and manifold", mnist_gaussian_2d),
+        Preset(
+            "mnist-gaussian-2d",
+            "Fig. 2a, 2e",
+            "2-D code, Gaussian prior; latent scatter and manifold",
+            mnist_gaussian_2d,
+        ),
         Preset("mnist-mixture-2d", "Fig. 2b", "2-D code, mixture of 10 Gaussians, no labels", mnist_mixture_2d),
         Preset(
-            "mnist-mixture-2d-labels", "Fig. 4a",
-            "mixture of 10 Gaussians, one per digit; 10K labeled + 40K unlabeled", mnist_mixture_2d_labels,
+            "mnist-mixture-2d-labels",
+            "Fig. 4a",
+            "mixture of 10 Gaussians, one per digit; 10K labeled + 40K unlabeled",
+            mnist_mixture_2d_labels,
         ),
         Preset(
-            "mnist-swissroll-2d-labels", "Fig. 4c",
-            "swiss roll cut in 10 segments, one per digit; 10K labeled + 40K unlabeled", mnist_swissroll_2d_labels,
+            "mnist-swissroll-2d-labels",
+            "Fig. 4c",
+            "swiss roll cut in 10 segments, one per digit; 10K labeled + 40K unlabeled",
+            mnist_swissroll_2d_labels,
         ),
         Preset(
-            "mnist-gaussian-8d", "Table 1, Fig. 5",
-            "generative model: 8-D code, Gaussian prior std 5", mnist_gaussian_8d,
+            "mnist-gaussian-8d",
+            "Table 1, Fig. 5",
+            "generative model: 8-D code, Gaussian prior std 5",
+            mnist_gaussian_8d,
         ),
     ]
 }

@@ -97,8 +97,13 @@ class Trainer:
         n_batches = len(self.x) // bs  # the remainder (< one batch) waits for the next epoch's shuffle
         sums: dict[str, torch.Tensor] = {}
         t0 = time.perf_counter()
-        bar = tqdm(range(n_batches), desc=f"epoch {self.epoch + 1}/{self.cfg.epochs}", disable=not progress,
-                   leave=False, dynamic_ncols=True)
+        bar = tqdm(
+            range(n_batches),
+            desc=f"epoch {self.epoch + 1}/{self.cfg.epochs}",
+            disable=not progress,
+            leave=False,
+            dynamic_ncols=True,
+        )
         for i in bar:
             idx = perm[i * bs : (i + 1) * bs]
             metrics = self.model.train_step(self.x[idx], self.y[idx], self.optimizers, self.noise)
@@ -121,7 +126,9 @@ class Trainer:
         out.update(epoch=self.epoch, step=self.step, seconds=seconds, samples_per_second=n_batches * bs / seconds)
         return out
 
-    def fit(self, epochs: int, progress: bool = False, on_epoch_end: Callable[[dict], None] | None = None) -> list[dict]:
+    def fit(
+        self, epochs: int, progress: bool = False, on_epoch_end: Callable[[dict], None] | None = None
+    ) -> list[dict]:
         """Train until ``self.epoch == epochs``; calls ``on_epoch_end(metrics)`` after each epoch."""
         history = []
         while self.epoch < epochs:
