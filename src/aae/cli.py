@@ -95,7 +95,9 @@ def cmd_train(args) -> int:
     if args.resume and args.out is None:
         raise AAEError("--resume needs --out RUN_DIR")
     log = (lambda *a: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    summary = train_run(cfg, out, args.data_dir, args.resume, args.overwrite, progress=not args.quiet and sys.stderr.isatty(), log=log)
+    summary = train_run(
+        cfg, out, args.data_dir, args.resume, args.overwrite, progress=not args.quiet and sys.stderr.isatty(), log=log
+    )
     print(f"run written to {out}")
     for k, v in summary.items():
         print(f"  {k}: {v:.6g}" if isinstance(v, float) else f"  {k}: {v}")

@@ -1,0 +1,72 @@
+import json
+
+import pytest
+
+from aae.config import Config, apply_overrides, from_dict, load_config_file
+from aae.errors import AAEError
+from aae.presets import PRESETS, get_preset
+
+
+def test_overrides_are_typed():
+    cfg = apply_overrides(
+        Config(),
+        [
+            "regularize=false",
+            "network.code_dim=8",
+            "prior.std=5",
+            "recon.lr=1e-3",
+            "network.hidden=[64,32]",
+            'recon.name="adam"',
+            "recon_loss=bce",
+        ],
+    )
+    assert cfg.regularize is False and cfg.network.code_dim == 8 and cfg.prior["std"] == 5
+    assert cfg.recon.lr == 0.001 and cfg.network.hidden == [64, 32] and cfg.recon.name == "adam"
+    assert cfg.recon_loss == "bce"  # bare words are strings
+    assert isinstance(apply_overrides(Config(), ["recon.lr=1"]).recon.lr, float)
+
+
+@pytest.mark.parametrize(
+    "item, msg",
+    [
+        ("regularise=false", "unknown config key 'regularise'"),
+        ("network.width=3", "unknown config key 'network.width'"),
+        ("network.code_dim=two", "must be an integer"),
+        ("regularize=1", "must be true or false"),
+        ("network.hidden=5", "must be a list"),
+        ("epochs", "expects key=value"),
+        ("nope.deeper=1", "unknown config key 'nope'"),
+    ],
+)
+def test_bad_overrides(item, msg):
+    with pytest.raises(AAEError, match=msg):
+        apply_overrides(Config(), [item])
+
+
+def test_config_files(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text('name = "mine"\nepochs = 3\n[network]\ncode_dim = 4\n[prior]\nname = "uniform"\n')
+    cfg = load_config_file(p)
+    assert cfg.name == "mine" and cfg.network.code_dim == 4 and cfg.prior == {"name": "uniform"}
+    j = tmp_path / "c.json"
+    j.write_text(json.dumps(cfg.to_dict()))
+    assert load_config_file(j) == cfg
+    (tmp_path / "bad.toml").write_text("epochs = = 3")
+    with pytest.raises(AAEError, match="cannot parse"):
+        load_config_file(tmp_path / "bad.toml")
+    (tmp_path / "k.toml").write_text("epoch = 3")
+    with pytest.raises(AAEError, match="unknown config key"):
+        load_config_file(tmp_path / "k.toml")
+    with pytest.raises(AAEError, match="not found"):
+        load_config_file(tmp_path / "missing.toml")
+
+
+def test_round_trip_through_dict():
+    for name in PRESETS:
+        cfg = get_preset(name)
+        assert from_dict(Config, cfg.to_dict()) == cfg
+
+
+def test_unknown_preset():
+    with pytest.raises(AAEError, match="unknown preset 'mnist-gauss'"):
+        get_preset("mnist-gauss")

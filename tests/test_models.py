@@ -1,0 +1,109 @@
+import pytest
+import torch
+
+from aae.config import Config, NetworkConfig, apply_overrides
+from aae.errors import AAEError
+from aae.models import build_model
+from aae.training import make_optimizer
+
+
+def tiny_cfg(**kw) -> Config:
+    cfg = Config(network=NetworkConfig(code_dim=2, hidden=[16], disc_hidden=[16]))
+    for k, v in kw.items():
+        setattr(cfg, k, v)
+    return cfg
+
+
+class RecordingOptimizer:
+    """Wraps an optimizer; records which model parameters changed during its step."""
+
+    def __init__(self, opt, model, log, name):
+        self.opt, self.model, self.log, self.name = opt, model, log, name
+
+    def zero_grad(self, set_to_none=True):
+        self.opt.zero_grad(set_to_none=set_to_none)
+
+    def step(self):
+        before = {k: v.detach().clone() for k, v in self.model.named_parameters()}
+        self.opt.step()
+        changed = {k for k, v in self.model.named_parameters() if not torch.equal(v, before[k])}
+        self.log.append((self.name, changed))
+
+
+def run_one_step(model, cfg, y=None):
+    log = []
+    opts = {
+        name: RecordingOptimizer(make_optimizer(p, getattr(cfg, name)), model, log, name)
+        for name, p in model.phase_parameters().items()
+    }
+    x = torch.rand(8, 20)
+    y = torch.full((8,), -1) if y is None else y
+    metrics = model.train_step(x, y, opts, torch.Generator().manual_seed(0))
+    return log, metrics
+
+
+def groups(names):
+    return {n.split(".")[0] if not n.startswith("regularizer") else "discriminator" for n in names}
+
+
+def test_each_phase_updates_only_its_networks():
+    cfg = tiny_cfg()
+    model = build_model(cfg, 20, 10)
+    log, metrics = run_one_step(model, cfg)
+    assert [name for name, _ in log] == ["recon", "disc", "gen"]
+    phases = dict(log)
+    assert groups(phases["recon"]) == {"encoder", "decoder"}
+    assert groups(phases["disc"]) == {"discriminator"}
+    assert groups(phases["gen"]) == {"encoder"}
+    # every parameter of the updated networks moved
+    n_enc_dec = sum(1 for k, _ in model.named_parameters() if k.startswith(("encoder", "decoder")))
+    assert len(phases["recon"]) == n_enc_dec
+    assert set(metrics) == {"recon_loss", "disc_loss", "disc_acc", "gen_loss"}
+    # the discriminator is trainable again after the generator phase
+    assert all(p.requires_grad for p in model.regularizer.parameters())
+
+
+def test_without_regularization_only_reconstruction_runs():
+    cfg = tiny_cfg(regularize=False)
+    model = build_model(cfg, 20, 10)
+    assert model.regularizer is None and model.phases == ("recon",)
+    log, metrics = run_one_step(model, cfg)
+    assert [name for name, _ in log] == ["recon"] and set(metrics) == {"recon_loss"}
+
+
+@pytest.mark.parametrize("kind", ["deterministic", "gaussian", "universal"])
+@pytest.mark.parametrize("loss", ["mse", "bce"])
+def test_every_encoder_kind_and_cost_trains(kind, loss):
+    cfg = tiny_cfg(recon_loss=loss)
+    cfg.network.encoder, cfg.network.noise_dim = kind, 3
+    model = build_model(cfg, 20, 10)
+    log, metrics = run_one_step(model, cfg)
+    assert all(torch.isfinite(v) for v in metrics.values())
+    assert groups(dict(log)["gen"]) == {"encoder"}
+
+
+def test_label_informed_discriminator_uses_the_labels():
+    cfg = apply_overrides(tiny_cfg(), ['prior={"name": "mixture"}', "use_labels=true"])
+    model = build_model(cfg, 20, 10)
+    assert model.regularizer.discriminator.n_label_inputs == 11
+    y = torch.tensor([0, 1, 2, -1, -1, 5, 9, 3])
+    log, metrics = run_one_step(model, cfg, y)
+    assert groups(dict(log)["disc"]) == {"discriminator"}
+
+
+def test_build_errors_are_clear():
+    with pytest.raises(AAEError, match="dimension 2 but the code size is 8"):
+        build_model(apply_overrides(tiny_cfg(), ["network.code_dim=8", 'prior={"name": "mixture"}']), 20, 10)
+    with pytest.raises(AAEError, match="component per class"):
+        build_model(apply_overrides(tiny_cfg(), ["use_labels=true"]), 20, 10)
+    with pytest.raises(AAEError, match="unknown recon_loss"):
+        build_model(apply_overrides(tiny_cfg(), ['recon_loss="l3"']), 20, 10)
+    with pytest.raises(AAEError, match="unknown model"):
+        build_model(apply_overrides(tiny_cfg(), ['model="gan"']), 20, 10)
+
+
+def test_sample_and_decode_shapes():
+    model = build_model(tiny_cfg(), 20, 10)
+    x = model.sample(7, torch.Generator().manual_seed(0))
+    assert x.shape == (7, 20) and x.min() >= 0 and x.max() <= 1
+    assert model.encode(torch.rand(3, 20)).shape == (3, 2)

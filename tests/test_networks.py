@@ -1,0 +1,76 @@
+import pytest
+import torch
+
+from aae.errors import AAEError
+from aae.networks import Decoder, Discriminator, Encoder, init_normal_, mlp
+
+
+def test_mlp_layout_and_output_activation():
+    net = mlp(10, [7, 5], 3, output="sigmoid")
+    dims = [(m.in_features, m.out_features) for m in net if isinstance(m, torch.nn.Linear)]
+    assert dims == [(10, 7), (7, 5), (5, 3)]
+    y = net(torch.randn(4, 10) * 100)
+    assert y.shape == (4, 3) and (y >= 0).all() and (y <= 1).all()
+    with pytest.raises(AAEError, match="unknown output"):
+        mlp(2, [], 2, output="tanh")
+
+
+def test_deterministic_encoder_is_a_function_of_x():
+    enc = Encoder(12, 2, [16], "deterministic")
+    x = torch.rand(5, 12)
+    g1, g2 = torch.Generator().manual_seed(1), torch.Generator().manual_seed(2)
+    assert enc(x, g1).shape == (5, 2)
+    torch.testing.assert_close(enc(x, g1), enc(x, g2))
+
+
+def test_gaussian_encoder_reparameterises():
+    enc = Encoder(12, 3, [16], "gaussian")
+    x = torch.rand(4, 12)
+    mu, logvar = enc.stats(x)
+    assert mu.shape == logvar.shape == (4, 3)
+    torch.testing.assert_close(enc(x, sample=False), mu)
+    draws = torch.stack([enc(x, torch.Generator().manual_seed(s)) for s in range(2000)])
+    torch.testing.assert_close(draws.mean(0), mu, atol=0.1, rtol=0)
+    torch.testing.assert_close(draws.var(0).log(), logvar, atol=0.15, rtol=0)
+    # gradients flow to both heads through the sample
+    enc(x, torch.Generator().manual_seed(0)).sum().backward()
+    last = enc.net[-1]
+    assert last.weight.grad[:3].abs().sum() > 0 and last.weight.grad[3:].abs().sum() > 0
+
+
+def test_universal_encoder_takes_noise_input():
+    enc = Encoder(12, 2, [16], "universal", noise_dim=4)
+    assert enc.net[0].in_features == 16
+    x = torch.rand(3, 12)
+    a = enc(x, torch.Generator().manual_seed(1))
+    b = enc(x, torch.Generator().manual_seed(2))
+    assert a.shape == (3, 2) and not torch.allclose(a, b)
+    torch.testing.assert_close(a, enc(x, torch.Generator().manual_seed(1)))
+    with pytest.raises(AAEError, match="noise_dim"):
+        Encoder(12, 2, [16], "universal", noise_dim=0)
+    with pytest.raises(AAEError, match="unknown encoder kind"):
+        Encoder(12, 2, [16], "stochastic")
+
+
+def test_decoder_sigmoid_and_linear():
+    z = torch.randn(6, 2) * 10
+    d = Decoder(2, 9, [8], "sigmoid")
+    x = d(z)
+    assert x.shape == (6, 9) and x.min() >= 0 and x.max() <= 1
+    torch.testing.assert_close(torch.sigmoid(d.logits(z)), x)
+    lin = Decoder(2, 9, [8], "linear")
+    torch.testing.assert_close(lin(z), lin.logits(z))
+
+
+def test_discriminator_with_label_inputs():
+    d = Discriminator(2, [8], n_label_inputs=11)
+    assert d.net[0].in_features == 13
+    out = d(torch.randn(5, 2), torch.eye(11)[:5])
+    assert out.shape == (5,)
+
+
+def test_init_normal():
+    net = mlp(500, [500], 500)
+    init_normal_(net, 0.01)
+    w = net[0].weight
+    assert abs(w.std().item() - 0.01) < 5e-4 and net[0].bias.abs().max() == 0

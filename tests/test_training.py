@@ -1,0 +1,92 @@
+import pytest
+import torch
+
+from aae.config import Config, NetworkConfig, ScheduleConfig
+from aae.errors import AAEError
+from aae.models import build_model
+from aae.training import Trainer, lr_factor
+
+
+def make_trainer(seed=0, epochs=3):
+    cfg = Config(
+        network=NetworkConfig(code_dim=2, hidden=[32], disc_hidden=[16]), batch_size=25, epochs=epochs, seed=seed
+    )
+    cfg.recon.lr = 0.01
+    g = torch.Generator().manual_seed(123)
+    # data on a 2-D manifold so a 2-D code can reconstruct it
+    t = torch.rand(200, 2, generator=g)
+    basis = torch.rand(2, 30, generator=g)
+    x = torch.sigmoid((t @ basis) * 4 - 2)
+    y = torch.full((200,), -1)
+    torch.manual_seed(seed)
+    return Trainer(build_model(cfg, 30, 0), cfg, x, y)
+
+
+def weights(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_training_lowers_reconstruction_loss_and_logs_metrics():
+    tr = make_trainer(epochs=15)
+    hist = tr.fit(15)
+    assert len(hist) == 15 and tr.epoch == 15 and tr.step == 15 * 8
+    assert hist[-1]["recon_loss"] < 0.7 * hist[0]["recon_loss"]
+    for key in ("disc_loss", "gen_loss", "disc_acc", "lr_recon", "lr_disc", "lr_gen", "seconds", "samples_per_second"):
+        assert key in hist[0]
+    assert 0 <= hist[0]["disc_acc"] <= 1
+
+
+def test_same_seed_same_weights_other_seed_differs():
+    a, b, c = make_trainer(0), make_trainer(0), make_trainer(1)
+    for t in (a, b, c):
+        t.fit(2)
+    wa, wb, wc = weights(a.model), weights(b.model), weights(c.model)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert not all(torch.equal(wa[k], wc[k]) for k in wa)
+
+
+def test_state_round_trip_resumes_exactly():
+    straight = make_trainer()
+    straight.fit(3)
+    first = make_trainer()
+    first.fit(2)
+    tensors, meta = first.state_tensors()
+    resumed = make_trainer()
+    resumed.load_state_tensors({k: v.clone() for k, v in tensors.items()}, meta)
+    assert resumed.epoch == 2 and resumed.step == first.step
+    resumed.fit(3)
+    ws, wr = weights(straight.model), weights(resumed.model)
+    assert all(torch.equal(ws[k], wr[k]) for k in ws)
+
+
+def test_lr_schedules():
+    assert lr_factor(ScheduleConfig("constant"), 7) == 1.0
+    step = ScheduleConfig("step", [2, 4], 0.1)
+    assert [lr_factor(step, e) for e in range(5)] == pytest.approx([1, 1, 0.1, 0.1, 0.01])
+    assert lr_factor(ScheduleConfig("exponential", gamma=0.5), 3) == 0.125
+    with pytest.raises(AAEError, match="unknown schedule"):
+        lr_factor(ScheduleConfig("cosine"), 0)
+
+
+def test_schedule_is_applied_to_every_phase():
+    tr = make_trainer()
+    tr.cfg.schedule = ScheduleConfig("step", [1], 0.5)
+    m0, m1 = tr.run_epoch(), tr.run_epoch()
+    assert m1["lr_recon"] == pytest.approx(0.5 * m0["lr_recon"])
+    assert m1["lr_disc"] == pytest.approx(0.5 * m0["lr_disc"])
+    assert tr.optimizers["gen"].param_groups[0]["lr"] == pytest.approx(0.5 * tr.cfg.gen.lr)
+
+
+def test_divergence_is_reported_clearly():
+    tr = make_trainer()
+    tr.cfg.recon.lr = 1e6
+    tr.optimizers["recon"].param_groups[0]["lr"] = 1e6
+    with pytest.raises(AAEError, match="lower the learning"):
+        tr.fit(3)
+
+
+def test_batch_larger_than_data_is_refused():
+    tr = make_trainer()
+    tr.cfg.batch_size = 1000
+    with pytest.raises(AAEError, match="batch_size=1000"):
+        Trainer(tr.model, tr.cfg, tr.x, tr.y)
