@@ -29,7 +29,7 @@ from aae.config import Config, from_dict, save_config
 from aae.data import Splits, load_splits
 from aae.errors import AAEError
 from aae.metrics import batched, label_match_fraction, prior_mmd, reconstruction_mse
-from aae.models import build_model
+from aae.models import build_model, build_prior
 from aae.priors import Gaussian
 from aae.training import Trainer, resolve_device
 
@@ -103,6 +103,7 @@ def train_run(
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
+    build_prior(cfg)  # a bad prior fails here, before the data are read
     splits = load_splits(cfg.data.dataset, data_dir, cfg.data.validation, cfg.data.n_labeled, cfg.seed)
     torch.manual_seed(cfg.seed)  # weight initialisation
     model = build_model(cfg, splits.data_dim, splits.n_classes).to(device)
@@ -221,13 +222,11 @@ def draw_figures(run: Run, splits: Splits, seed: int = 0) -> list[Path]:
     p = fig_dir / "samples.png"
     plots.save_image_grid(p, samples, 10, 10, shape)
     paths.append(p)
-    xs = x[:50].to(dev)
-    recon = model.decode(model.encode(xs, sample=False)).cpu().numpy()
-    pairs = np.concatenate(
-        [np.stack([a, b]) for a, b in zip(x[:50].numpy().reshape(5, 10, -1), recon.reshape(5, 10, -1))]
-    )
+    n = min(50, len(x))
+    recon = model.decode(model.encode(x[:n].to(dev), sample=False)).cpu().numpy()
     p = fig_dir / "reconstructions.png"
-    plots.save_image_grid(p, pairs.reshape(100, -1), 10, 10, shape)
+    pairs = plots.interleave_rows(x[:n].numpy(), recon, cols=10)
+    plots.save_image_grid(p, pairs, len(pairs) // 10 + (len(pairs) % 10 > 0), 10, shape)
     paths.append(p)
     if codes.shape[1] == 2:
         prior = model.prior

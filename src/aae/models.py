@@ -129,14 +129,20 @@ class AdversarialAutoencoder(nn.Module):
         return next(self.parameters()).device
 
 
+def build_prior(cfg: Config) -> Prior:
+    """The prior of ``cfg.prior`` (a table with ``name`` and the prior's parameters) for ``network.code_dim``."""
+    kwargs = dict(cfg.prior)
+    name = kwargs.pop("name", None)
+    if name is None:
+        raise AAEError("config table 'prior' needs a 'name' (e.g. gaussian, mixture, swissroll, module:function)")
+    return make_prior(name, cfg.network.code_dim, **kwargs)
+
+
 def build_aae(cfg: Config, data_dim: int, n_classes: int) -> AdversarialAutoencoder:
     """An :class:`AdversarialAutoencoder` as ``cfg`` describes, for data of ``data_dim`` features."""
     net = cfg.network
-    prior_kwargs = dict(cfg.prior)
-    name = prior_kwargs.pop("name", None)
-    if name is None:
-        raise AAEError("config table 'prior' needs a 'name' (e.g. gaussian, mixture, swissroll, module:function)")
-    prior = make_prior(name, net.code_dim, **prior_kwargs)
+    prior = build_prior(cfg)
+    name = cfg.prior["name"]
     if cfg.use_labels:
         if n_classes == 0:
             raise AAEError("use_labels=true but the data set has no labels")

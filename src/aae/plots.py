@@ -22,6 +22,15 @@ def image_grid(images: np.ndarray, rows: int, cols: int, shape: tuple[int, int])
     return grid
 
 
+def interleave_rows(a: np.ndarray, b: np.ndarray, cols: int) -> np.ndarray:
+    """Rows of ``cols`` images alternating between ``a`` and ``b`` (originals over reconstructions)."""
+    out = []
+    for i in range(0, len(a), cols):
+        out += [a[i : i + cols], np.ones_like(a[: cols - len(a[i : i + cols])]), b[i : i + cols]]
+        out.append(np.ones_like(a[: cols - len(b[i : i + cols])]))
+    return np.concatenate(out)
+
+
 def save_image_grid(path: Path, images: np.ndarray, rows: int, cols: int, shape: tuple[int, int]) -> None:
     """Write a grid of images with values in [0, 1] as a grayscale PNG (white digits on black)."""
     grid = np.clip(image_grid(images, rows, cols, shape), 0, 1)

@@ -1,0 +1,174 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+
+from aae.cli import main
+from conftest import TINY
+
+
+def train(tiny_npz, out, *extra, epochs=2):
+    args = [
+        "train",
+        "mnist-gaussian-2d",
+        "--out",
+        str(out),
+        "--epochs",
+        str(epochs),
+        "--quiet",
+        "--set",
+        f'data.dataset="{tiny_npz}"',
+    ]
+    for s in TINY:
+        args += ["--set", s]
+    return main(args + list(extra))
+
+
+def test_train_writes_a_complete_run(tiny_npz, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train(tiny_npz, out) == 0
+    for f in ("config.json", "model.json", "model.safetensors", "metrics.jsonl", "summary.json", "checkpoint.json"):
+        assert (out / f).is_file(), f
+    lines = [json.loads(s) for s in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [m["epoch"] for m in lines] == [1, 2]
+    assert {"recon_loss", "disc_loss", "gen_loss", "disc_acc", "lr_recon", "seconds"} <= set(lines[0])
+    summary = json.loads((out / "summary.json").read_text())
+    assert {"recon_mse", "prior_mmd", "train_seconds", "samples_per_second"} <= set(summary)
+    assert 0 < summary["recon_mse"] < 1
+    for f in ("latent.png", "samples.png", "reconstructions.png", "manifold.png"):
+        assert (out / "figures" / f).stat().st_size > 1000
+    assert json.loads((out / "config.json").read_text())["network"]["hidden"] == [32]
+    # weights are plain safetensors
+    assert any(k.startswith("encoder.") for k in load_file(out / "model.safetensors"))
+    assert "run written to" in capsys.readouterr().out
+
+
+def test_encode_sample_plot(tiny_npz, tmp_path):
+    out = tmp_path / "run"
+    train(tiny_npz, out)
+    assert main(["encode", str(out), "--split", "test", "-o", str(tmp_path / "codes.npy")]) == 0
+    codes = np.load(tmp_path / "codes.npy")
+    assert codes.shape == (30, 2) and np.isfinite(codes).all()
+    assert main(["sample", str(out), "-n", "7", "-o", str(tmp_path / "s.npy")]) == 0
+    s = np.load(tmp_path / "s.npy")
+    assert s.shape == (7, 64) and s.min() >= 0 and s.max() <= 1
+    assert main(["sample", str(out), "-n", "9", "-o", str(tmp_path / "s.png")]) == 0
+    assert (tmp_path / "s.png").stat().st_size > 100
+    (out / "figures" / "latent.png").unlink()
+    assert main(["plot", str(out)]) == 0
+    assert (out / "figures" / "latent.png").is_file()
+
+
+def test_label_conditioned_run_reports_label_match(tiny_npz, tmp_path):
+    out = tmp_path / "run"
+    assert (
+        train(
+            tiny_npz,
+            out,
+            "--set",
+            'prior={"name": "mixture"}',
+            "--set",
+            "use_labels=true",
+            "--set",
+            "data.n_labeled=100",
+        )
+        == 0
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    assert 0 <= summary["label_match"] <= 1
+    assert main(["sample", str(out), "-n", "4", "--label", "3", "-o", str(tmp_path / "three.npy")]) == 0
+
+
+def test_resume_continues_to_the_same_weights(tiny_npz, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    train(tiny_npz, a, epochs=3)
+    train(tiny_npz, b, epochs=2)
+    assert main(["train", "mnist-gaussian-2d", "--out", str(b), "--resume", "--epochs", "3", "--quiet"]) == 0
+    wa, wb = load_file(a / "model.safetensors"), load_file(b / "model.safetensors")
+    assert all(np.array_equal(wa[k], wb[k]) for k in wa)
+    assert len((b / "metrics.jsonl").read_text().splitlines()) == 3
+
+
+def test_existing_run_is_not_clobbered(tiny_npz, tmp_path, capsys):
+    out = tmp_path / "run"
+    train(tiny_npz, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    capsys.readouterr()
+    assert train(tiny_npz, out) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert before == {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert train(tiny_npz, out, "--overwrite", epochs=1) == 0
+
+
+def bad_shape_sampler(n, generator=None):
+    return np.zeros((n, 3))
+
+
+@pytest.mark.parametrize(
+    "args, msg",
+    [
+        (["train", "no-such-preset"], "unknown preset 'no-such-preset'"),
+        (["train", "mnist-gaussian-2d", "--set", "epochz=3"], "unknown config key 'epochz'"),
+        (
+            ["train", "mnist-gaussian-2d", "--set", 'prior={"name": "mixture"}', "--set", "network.code_dim=3"],
+            "dimension 2 but the code size is 3",
+        ),
+        (
+            ["train", "mnist-gaussian-2d", "--set", 'prior={"name": "test_cli:bad_shape_sampler"}'],
+            r"returned shape \(2, 3\)",
+        ),
+        (["train", "mnist-gaussian-2d", "--set", 'data.dataset="missing.npz"'], "data file not found"),
+        (["encode", "no/such/run", "-o", "x.npy"], "run directory not found"),
+        (["train", "c.yaml"], "unknown preset 'c.yaml'"),
+    ],
+)
+def test_user_errors_are_one_line(args, msg, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(args + ["--quiet"] if args[0] == "train" else args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
+    assert __import__("re").search(msg, err), err
+    assert not (tmp_path / "runs").exists()  # nothing written for a refused run
+
+
+def test_nan_input_is_refused(tmp_path, capsys):
+    x = np.random.default_rng(0).random((50, 16)).astype(np.float32)
+    x[7, 3] = np.nan
+    np.save(tmp_path / "nan.npy", x)
+    assert (
+        main(
+            [
+                "train",
+                "mnist-gaussian-2d",
+                "--out",
+                str(tmp_path / "r"),
+                "--quiet",
+                "--set",
+                f'data.dataset="{tmp_path / "nan.npy"}"',
+            ]
+        )
+        == 2
+    )
+    assert "NaN or Inf values (first at row 7, column 3)" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_corrupt_model_file_is_refused(tiny_npz, tmp_path, capsys):
+    out = tmp_path / "run"
+    train(tiny_npz, out, epochs=1)
+    blob = (out / "model.safetensors").read_bytes()
+    (out / "model.safetensors").write_bytes(blob[:100])
+    assert main(["sample", str(out), "-o", str(tmp_path / "s.npy")]) == 2
+    assert "sha256" in capsys.readouterr().err
+
+
+def test_module_entry_point_help():
+    r = subprocess.run([sys.executable, "-m", "aae", "--help"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0
+    for cmd in ("train", "presets", "encode", "sample", "plot"):
+        assert cmd in r.stdout
+    r = subprocess.run([sys.executable, "-m", "aae", "presets"], capture_output=True, text=True, timeout=60)
+    assert "mnist-swissroll-2d-labels" in r.stdout and "Fig. 4c" in r.stdout
