@@ -1,0 +1,29 @@
+# Two commands for a fresh machine:  make demo  (train the default preset, write results and figures)
+#                                    make test  (set up and run the test suite)
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# the local data copy used on these machines and in CI; elsewhere data are downloaded to ~/.cache/aae
+DATA ?= $(wildcard ../shared/data)
+DATA_ARG := $(if $(DATA),--data-dir $(DATA),)
+EPOCHS ?= 20
+
+.PHONY: demo test lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# the CPU build of torch 2.13.0 where it is available; otherwise whatever pip finds for torch>=2.4
+	$(PY) -m pip install -q torch==2.13.0 || $(PY) -m pip install -q "torch>=2.4"
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(PY) -m aae train mnist-gaussian-2d --epochs $(EPOCHS) --out runs/demo --overwrite $(DATA_ARG)
+	@echo "results: runs/demo/summary.json, figures: runs/demo/figures/"
+
+test: $(VENV)/.installed
+	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache
