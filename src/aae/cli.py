@@ -96,7 +96,7 @@ def cmd_train(args) -> int:
         raise AAEError("--resume needs --out RUN_DIR")
     log = (lambda *a: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     summary = train_run(
-        cfg, out, args.data_dir, args.resume, args.overwrite, progress=not args.quiet and sys.stderr.isatty(), log=log
+        cfg, out, args.data_dir, args.resume, args.overwrite, progress=None if not args.quiet else False, log=log
     )
     print(f"run written to {out}")
     for k, v in summary.items():

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,14 +86,16 @@ def train_run(
     data_dir: str | None = None,
     resume: bool = False,
     overwrite: bool = False,
-    progress: bool = True,
+    progress: bool | None = None,
     log=print,
 ) -> dict[str, Any]:
     """Train ``cfg`` into run directory ``out``; returns the summary (also written to summary.json).
 
     Everything that can fail on bad input (config, data, prior) is checked before anything
-    is written to ``out``.
+    is written to ``out``. ``progress=None`` shows a progress bar when stderr is a terminal.
     """
+    if progress is None:
+        progress = sys.stderr.isatty()
     out = Path(out)
     if resume:
         if not (out / "checkpoint.json").is_file():
