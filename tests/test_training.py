@@ -1,10 +1,12 @@
+import json
+
 import pytest
 import torch
 
 from aae.config import Config, NetworkConfig, ScheduleConfig
 from aae.errors import AAEError
 from aae.models import build_model
-from aae.training import Trainer, lr_factor
+from aae.training import NumericalFault, Trainer, lr_factor
 
 
 def make_trainer(seed=0, epochs=3):
@@ -28,7 +30,8 @@ def weights(model):
 
 def test_training_lowers_reconstruction_loss_and_logs_metrics():
     tr = make_trainer(epochs=15)
-    hist = tr.fit(15)
+    assert tr.fit(15) is True
+    hist = tr.history
     assert len(hist) == 15 and tr.epoch == 15 and tr.step == 15 * 8
     assert hist[-1]["recon_loss"] < 0.7 * hist[0]["recon_loss"]
     for key in ("disc_loss", "gen_loss", "disc_acc", "lr_recon", "lr_disc", "lr_gen", "seconds", "samples_per_second"):
@@ -45,18 +48,36 @@ def test_same_seed_same_weights_other_seed_differs():
     assert not all(torch.equal(wa[k], wc[k]) for k in wa)
 
 
-def test_state_round_trip_resumes_exactly():
+@pytest.mark.parametrize("stop_step", [16, 21])  # an epoch end (8 steps per epoch) and mid-epoch
+def test_state_round_trip_resumes_exactly(stop_step):
     straight = make_trainer()
-    straight.fit(3)
+    straight.fit(4)
     first = make_trainer()
-    first.fit(2)
-    tensors, meta = first.state_tensors()
+    saved = {}
+
+    def at_checkpoint(t):
+        if t.step == stop_step:
+            tensors, meta = t.state_tensors()  # references to live tensors: copy them now
+            saved["state"] = ({k: v.clone() for k, v in tensors.items()}, json.loads(json.dumps(meta)))
+            t.stop_requested = True
+
+    assert first.fit(4, on_checkpoint=at_checkpoint, checkpoint_every=1) is False
+    tensors, meta = saved["state"]
     resumed = make_trainer()
-    resumed.load_state_tensors({k: v.clone() for k, v in tensors.items()}, meta)
-    assert resumed.epoch == 2 and resumed.step == first.step
-    resumed.fit(3)
+    resumed.load_state_tensors(tensors, meta)
+    assert resumed.step == stop_step and resumed.epoch * 8 + resumed.batch == stop_step
+    assert resumed.fit(4) is True
     ws, wr = weights(straight.model), weights(resumed.model)
     assert all(torch.equal(ws[k], wr[k]) for k in ws)
+    assert [m["recon_loss"] for m in straight.history] == [m["recon_loss"] for m in resumed.history]
+
+
+def test_state_of_another_model_is_refused():
+    tensors, meta = make_trainer().state_tensors()
+    other = make_trainer()
+    other.model.encoder.net[0] = torch.nn.Linear(30, 7)
+    with pytest.raises(AAEError, match="checkpoint does not match"):
+        other.load_state_tensors(tensors, meta)
 
 
 def test_lr_schedules():
@@ -71,7 +92,8 @@ def test_lr_schedules():
 def test_schedule_is_applied_to_every_phase():
     tr = make_trainer()
     tr.cfg.schedule = ScheduleConfig("step", [1], 0.5)
-    m0, m1 = tr.run_epoch(), tr.run_epoch()
+    tr.fit(2)
+    m0, m1 = tr.history
     assert m1["lr_recon"] == pytest.approx(0.5 * m0["lr_recon"])
     assert m1["lr_disc"] == pytest.approx(0.5 * m0["lr_disc"])
     assert tr.optimizers["gen"].param_groups[0]["lr"] == pytest.approx(0.5 * tr.cfg.gen.lr)
@@ -81,8 +103,9 @@ def test_divergence_is_reported_clearly():
     tr = make_trainer()
     tr.cfg.recon.lr = 1e6
     tr.optimizers["recon"].param_groups[0]["lr"] = 1e6
-    with pytest.raises(AAEError, match="lower the learning"):
+    with pytest.raises(NumericalFault, match=r"in the 'recon' phase at step \d+ \(epoch 1\)") as e:
         tr.fit(3)
+    assert e.value.phase == "recon" and 1 <= e.value.step <= 8
 
 
 def test_batch_larger_than_data_is_refused():

@@ -25,60 +25,72 @@ FORMAT = "aae-checkpoint-1"
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file + fsync + rename."""
+    """Write ``data`` to ``path`` via a temporary file + fsync + rename.
+
+    On failure (disk full, permissions) the temporary file is removed, ``path`` keeps its
+    previous content, and :class:`AAEError` names the file and the reason.
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
+        tmp = None
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError as e:
+        raise AAEError(f"cannot write {path}: {e.strerror or e}; its previous version is untouched") from e
     finally:
-        os.close(dir_fd)
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2) + "\n").encode())
 
 
-def save_tensors(path_stem: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-    """Write ``<stem>.safetensors`` and ``<stem>.json`` (``meta`` plus format and sha256).
+def save_tensors(
+    path_stem: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any], tensor_file: str | None = None
+) -> None:
+    """Write the tensors to ``tensor_file`` (default ``<stem>.safetensors``), then ``<stem>.json``.
 
-    The tensor file goes first, then the JSON that vouches for it, so a crash between the
-    two leaves a mismatch that :func:`load_tensors` refuses rather than a silent mix.
+    The JSON records the tensor file's name and sha256. It is written last, so it only ever
+    vouches for a complete tensor file; giving each version its own ``tensor_file`` (as the
+    training checkpoints do) means a crash at any point leaves the previous pair loadable.
     """
     stem = Path(path_stem)
+    name = tensor_file or stem.name + ".safetensors"
     blob = st_save({k: v.detach().cpu().contiguous() for k, v in tensors.items()})
-    atomic_write_bytes(stem.with_suffix(".safetensors"), blob)
-    desc = {"format": FORMAT, "sha256": hashlib.sha256(blob).hexdigest(), **meta}
+    atomic_write_bytes(stem.parent / name, blob)
+    desc = {"format": FORMAT, "tensors": name, "sha256": hashlib.sha256(blob).hexdigest(), **meta}
     atomic_write_json(stem.with_suffix(".json"), desc)
 
 
 def load_tensors(path_stem: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Read and verify a pair written by :func:`save_tensors`; refuses anything else with :class:`AAEError`."""
     stem = Path(path_stem)
-    jpath, tpath = stem.with_suffix(".json"), stem.with_suffix(".safetensors")
-    for p in (jpath, tpath):
-        if not p.is_file():
-            raise AAEError(f"missing checkpoint file {p}")
+    jpath = stem.with_suffix(".json")
+    if not jpath.is_file():
+        raise AAEError(f"missing checkpoint file {jpath}")
     try:
         desc = json.loads(jpath.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise AAEError(f"{jpath}: not valid JSON ({e})") from e
     if not isinstance(desc, dict) or desc.get("format") != FORMAT:
-        raise AAEError(
-            f"{jpath}: not an aae checkpoint description (format {desc.get('format')!r})"
-            if isinstance(desc, dict)
-            else f"{jpath}: not an aae checkpoint description"
-        )
+        raise AAEError(f"{jpath}: not an aae checkpoint description (no 'format': '{FORMAT}')")
+    name = desc.get("tensors", stem.name + ".safetensors")
+    if not isinstance(name, str) or Path(name).name != name or not name.endswith(".safetensors"):
+        raise AAEError(f"{jpath}: bad tensor file name {name!r} (must be a .safetensors file in the same folder)")
+    tpath = stem.parent / name
+    if not tpath.is_file():
+        raise AAEError(f"missing checkpoint file {tpath} (named in {jpath})")
     blob = tpath.read_bytes()
     digest = hashlib.sha256(blob).hexdigest()
     if digest != desc.get("sha256"):

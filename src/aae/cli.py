@@ -33,7 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         description="Train a model; writes config, weights, metrics.jsonl, summary.json and figures.",
     )
-    p.add_argument("config", metavar="PRESET|CONFIG", help="a preset name (see `aae presets`) or a .toml/.json file")
+    p.add_argument(
+        "config",
+        nargs="?",
+        metavar="PRESET|CONFIG",
+        help="a preset name (see `aae presets`) or a .toml/.json file (ignored with --resume)",
+    )
     _add_data_dir(p)
     p.add_argument("--out", type=Path, help="run directory (default: runs/<preset>-<time>)")
     p.add_argument("--epochs", type=int, help="number of epochs (overrides the preset)")
@@ -74,30 +79,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_train(args) -> int:
     from aae.config import apply_overrides, load_config_file
-    from aae.experiments import timestamp_dir, train_run
+    from aae.experiments import resume_config, timestamp_dir, train_run
     from aae.presets import PRESETS, get_preset
 
-    if args.config in PRESETS:
-        cfg = get_preset(args.config)
-    elif args.config.endswith((".toml", ".json")):
-        cfg = load_config_file(args.config)
+    if args.resume:
+        if args.out is None:
+            raise AAEError("--resume needs --out RUN_DIR")
+        if args.overrides or args.seed is not None:
+            raise AAEError("--resume continues a run as it was configured; only --epochs may change")
+        cfg = resume_config(args.out, args.epochs)
     else:
-        cfg = get_preset(args.config)  # raises with the list of presets
-    overrides = list(args.overrides)
-    if args.epochs is not None:
-        overrides.append(f"epochs={args.epochs}")
-    if args.seed is not None:
-        overrides.append(f"seed={args.seed}")
-    cfg = apply_overrides(cfg, overrides)
+        if args.config is None:
+            raise AAEError("name a preset (see `aae presets`) or a .toml/.json config file")
+        if args.config in PRESETS or not args.config.endswith((".toml", ".json")):
+            cfg = get_preset(args.config)  # an unknown name raises with the list of presets
+        else:
+            cfg = load_config_file(args.config)
+        overrides = list(args.overrides)
+        if args.epochs is not None:
+            overrides.append(f"epochs={args.epochs}")
+        if args.seed is not None:
+            overrides.append(f"seed={args.seed}")
+        cfg = apply_overrides(cfg, overrides)
     if cfg.epochs < 1:
         raise AAEError(f"epochs must be >= 1, got {cfg.epochs}")
     out = args.out or timestamp_dir(cfg.name)
-    if args.resume and args.out is None:
-        raise AAEError("--resume needs --out RUN_DIR")
     log = (lambda *a: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    summary = train_run(
-        cfg, out, args.data_dir, args.resume, args.overwrite, progress=None if not args.quiet else False, log=log
-    )
+    summary = train_run(cfg, out, args.data_dir, args.resume, args.overwrite, None if not args.quiet else False, log)
     print(f"run written to {out}")
     for k, v in summary.items():
         print(f"  {k}: {v:.6g}" if isinstance(v, float) else f"  {k}: {v}")
@@ -174,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except AAEError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return getattr(e, "exit_code", 2)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -87,6 +87,8 @@ class Config:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int = 0  # CPU threads for torch (0: leave torch's choice)
+    checkpoint_every: int = 0  # also write the training state every N steps (0: at epoch ends only)
+    on_nan: str = "stop"  # stop | rollback (reload the last checkpoint, halve every learning rate)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -118,6 +120,10 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     if origin is dict:
         if not isinstance(value, dict):
             raise AAEError(f"config key {key!r} must be a table/object, got {value!r}")
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as e:
+            raise AAEError(f"config key {key!r} holds a value that is not plain data: {e}") from e
         return dict(value)
     if tp is bool:
         if not isinstance(value, bool):
@@ -155,7 +161,7 @@ def parse_value(text: str) -> Any:
     """``--set`` values: JSON when it parses (numbers, true/false, lists), else a plain string."""
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return text
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import shutil
 import tempfile
@@ -100,7 +101,7 @@ def parse_idx(raw: bytes, source: str = "<bytes>") -> np.ndarray:
     if len(raw) < header:
         raise AAEError(f"{source}: truncated IDX header")
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(shape, dtype=np.int64))
+    expected = math.prod(shape)
     if len(raw) - header != expected:
         raise AAEError(
             f"{source}: IDX header says shape {shape} ({expected} bytes) but the file holds "
@@ -228,8 +229,8 @@ def load_array_file(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
         loaded = np.load(p, allow_pickle=False)
     except ValueError as e:
         raise AAEError(f"{p}: cannot read without unpickling or not a valid .npy/.npz: {e}") from e
-    except (OSError, EOFError) as e:
-        raise AAEError(f"{p}: not a valid .npy/.npz file: {e}") from e
+    except Exception as e:  # numpy raises many kinds on garbage (OSError, EOFError, BadZipFile, ...)
+        raise AAEError(f"{p}: not a valid .npy/.npz file: {type(e).__name__}: {e}") from e
     y = None
     if isinstance(loaded, np.lib.npyio.NpzFile):
         with loaded:
@@ -240,8 +241,12 @@ def load_array_file(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
                 x = loaded["x"] if "x" in keys else loaded[keys[0]]
                 if "y" in keys:
                     y = loaded["y"]
-            except (ValueError, OSError, EOFError, KeyError) as e:
-                raise AAEError(f"{p}: corrupt .npz archive: {e}") from e
+            except AAEError:
+                raise
+            except ValueError as e:
+                raise AAEError(f"{p}: cannot read without unpickling or corrupt .npz archive: {e}") from e
+            except Exception as e:
+                raise AAEError(f"{p}: corrupt .npz archive: {type(e).__name__}: {e}") from e
     else:
         x = loaded
     return validate_array(x, y, str(p))
@@ -252,8 +257,8 @@ def validate_array(x: np.ndarray, y: np.ndarray | None, source: str = "array") -
     x = np.asarray(x)
     if x.dtype.kind not in "uifb":
         raise AAEError(f"{source}: x has dtype {x.dtype}; expected numbers")
-    if x.ndim < 2 or len(x) == 0:
-        raise AAEError(f"{source}: x must have shape (n, d) or (n, h, w) with n > 0, got {x.shape}")
+    if x.ndim < 2 or x.size == 0:
+        raise AAEError(f"{source}: x must have shape (n, d) or (n, h, w) with n, d > 0, got {x.shape}")
     x = x.reshape(len(x), -1)
     if x.dtype == np.uint8:
         x = x.astype(np.float32) / 255.0

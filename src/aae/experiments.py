@@ -4,7 +4,8 @@ A run directory holds::
 
     config.json            the resolved config
     model.safetensors      final weights          model.json  (description, sha256, data shape)
-    checkpoint.safetensors full training state    checkpoint.json  (written at each epoch end)
+    checkpoint-<step>.safetensors  full training state, named by checkpoint.json (epoch ends,
+                           every ``checkpoint_every`` steps, and on SIGINT/SIGTERM)
     metrics.jsonl          one line per epoch: each phase's loss, discriminator accuracy, lr, time
     summary.json           final metrics on the test split, train_seconds, samples_per_second
     figures/*.png          latent scatter, manifold, samples, reconstructions
@@ -15,8 +16,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,21 +29,20 @@ import numpy as np
 import torch
 
 from aae import plots
-from aae.checkpoints import atomic_write_json, load_tensors, save_tensors
+from aae.checkpoints import atomic_write_bytes, atomic_write_json, load_tensors, save_tensors
 from aae.config import Config, from_dict, save_config
 from aae.data import Splits, load_splits
 from aae.errors import AAEError
 from aae.metrics import batched, label_match_fraction, prior_mmd, reconstruction_mse
 from aae.models import build_model, build_prior
 from aae.priors import Gaussian
-from aae.training import Trainer, resolve_device
+from aae.training import NumericalFault, Trainer, resolve_device
 
 RUN_FILES = (
     "config.json",
     "model.json",
     "model.safetensors",
     "checkpoint.json",
-    "checkpoint.safetensors",
     "metrics.jsonl",
     "summary.json",
 )
@@ -70,6 +73,8 @@ def prepare_run_dir(out: Path, resume: bool, overwrite: bool) -> None:
     if overwrite and not resume:
         for f in RUN_FILES:
             (out / f).unlink(missing_ok=True)
+        for f in out.glob("checkpoint-*.safetensors"):
+            f.unlink()
         shutil.rmtree(out / "figures", ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -92,17 +97,16 @@ def train_run(
     """Train ``cfg`` into run directory ``out``; returns the summary (also written to summary.json).
 
     Everything that can fail on bad input (config, data, prior) is checked before anything
-    is written to ``out``. ``progress=None`` shows a progress bar when stderr is a terminal.
+    is written to ``out``. With ``resume=True``, ``cfg`` must be the run's saved config (see
+    :func:`resume_config`; only ``epochs`` may differ) and training continues exactly from
+    the last checkpoint. SIGINT/SIGTERM stop after the current step with a checkpoint
+    written (:class:`TrainingStopped`). ``progress=None`` shows a progress bar on a terminal.
     """
     if progress is None:
         progress = sys.stderr.isatty()
     out = Path(out)
-    if resume:
-        if not (out / "checkpoint.json").is_file():
-            raise AAEError(f"--resume: {out} has no checkpoint.json to resume from")
-        saved = from_dict(Config, json.loads((out / "config.json").read_text()))
-        saved.epochs = cfg.epochs  # the only thing a resume may change: how long to go on
-        cfg = saved
+    if cfg.on_nan not in ("stop", "rollback"):
+        raise AAEError(f"on_nan must be 'stop' or 'rollback', got {cfg.on_nan!r}")
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
@@ -113,24 +117,16 @@ def train_run(
     trainer = Trainer(model, cfg, splits.x_train.to(device), splits.y_train.to(device))
     data_meta = {"data_dim": splits.data_dim, "n_classes": splits.n_classes, "image_shape": splits.image_shape}
 
-    prepare_run_dir(out, resume, overwrite)
-    train_seconds = 0.0
     if resume:
         tensors, meta = load_tensors(out / "checkpoint")
-        trainer.load_state_tensors({k: v.to(device) if k.startswith("model.") else v for k, v in tensors.items()}, meta)
-        train_seconds = float(meta.get("train_seconds", 0.0))
-        log(f"resumed {out} at epoch {trainer.epoch}")
-    else:
-        save_config(cfg, out / "config.json")
-        (out / "metrics.jsonl").write_text("")
+        trainer.load_state_tensors(tensors, meta)
+        log(f"resumed {out} at epoch {trainer.epoch}, step {trainer.step}")
+    prepare_run_dir(out, resume, overwrite)
+    save_config(cfg, out / "config.json")  # on resume: records a changed number of epochs
+    write_metrics(out, trainer.history)
 
     def on_epoch_end(m: dict) -> None:
-        nonlocal train_seconds
-        train_seconds += m["seconds"]
-        with open(out / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(m) + "\n")
-        tensors, meta = trainer.state_tensors()
-        save_tensors(out / "checkpoint", tensors, {**meta, "train_seconds": train_seconds, **data_meta})
+        write_metrics(out, trainer.history)
         parts = [f"{k}={m[k]:.4g}" for k in ("recon_loss", "disc_loss", "gen_loss", "disc_acc") if k in m]
         log(
             f"epoch {m['epoch']}/{cfg.epochs} "
@@ -138,18 +134,114 @@ def train_run(
             + f" ({m['seconds']:.1f}s, {m['samples_per_second']:.0f} samples/s)"
         )
 
-    trainer.fit(cfg.epochs, progress=progress, on_epoch_end=on_epoch_end)
+    def on_checkpoint(t: Trainer) -> None:
+        save_checkpoint(out, t, data_meta)
+
+    rollbacks = 0
+    with stop_on_signals(trainer) as caught:
+        while True:
+            try:
+                finished = trainer.fit(cfg.epochs, progress, on_epoch_end, on_checkpoint, cfg.checkpoint_every)
+                break
+            except NumericalFault as fault:
+                if cfg.on_nan != "rollback" or rollbacks >= MAX_ROLLBACKS or not (out / "checkpoint.json").is_file():
+                    raise AAEError(f"{fault}; the last good checkpoint in {out} is untouched") from fault
+                rollbacks += 1
+                tensors, meta = load_tensors(out / "checkpoint")
+                scale = trainer.lr_scale / 2
+                trainer.load_state_tensors(tensors, meta)
+                trainer.lr_scale = scale
+                log(
+                    f"{fault}: rolled back to step {trainer.step}, learning rates x{scale:g} "
+                    f"(rollback {rollbacks}/{MAX_ROLLBACKS})"
+                )
+    if not finished:
+        raise TrainingStopped(
+            f"stopped by {caught[0]} at epoch {trainer.epoch + 1}, step {trainer.step}; checkpoint written to "
+            f"{out}. Resume with: aae train {cfg.name} --out {out} --resume",
+            signum=caught[1],
+        )
     save_tensors(out / "model", model.state_dict(), _model_meta(cfg, data_meta))
     run = Run(out, cfg, model, splits.data_dim, splits.n_classes, splits.image_shape)
     summary = evaluate(run, splits)
     summary.update(
-        train_seconds=train_seconds,
+        train_seconds=trainer.train_seconds,
         epochs=trainer.epoch,
-        samples_per_second=trainer.step * cfg.batch_size / max(train_seconds, 1e-9),
+        samples_per_second=trainer.step * cfg.batch_size / max(trainer.train_seconds, 1e-9),
     )
     atomic_write_json(out / "summary.json", summary)
     draw_figures(run, splits)
     return summary
+
+
+MAX_ROLLBACKS = 5
+
+
+class TrainingStopped(AAEError):
+    """Training stopped on a signal, after writing a checkpoint; ``exit_code`` is 128 + signal number."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
+@contextmanager
+def stop_on_signals(trainer: Trainer):
+    """While inside, SIGINT/SIGTERM ask ``trainer`` to stop after its current step.
+
+    Yields a list that receives (signal name, number). A second SIGINT interrupts at once.
+    Does nothing outside the main thread, where handlers cannot be installed.
+    """
+    caught: list = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+
+    def handler(signum, frame):
+        if caught and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        caught[:] = [signal.Signals(signum).name, signum]
+        trainer.stop_requested = True
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield caught
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def save_checkpoint(out: Path, trainer: Trainer, data_meta: dict) -> None:
+    """Write the full training state as ``checkpoint-<step>.safetensors`` + ``checkpoint.json``.
+
+    The JSON is replaced last (atomically), then older tensor files are removed, so a crash
+    at any moment leaves one complete, verifiable checkpoint.
+    """
+    tensors, meta = trainer.state_tensors()
+    name = f"checkpoint-{trainer.step:09d}.safetensors"
+    save_tensors(out / "checkpoint", tensors, {**meta, **data_meta}, tensor_file=name)
+    for old in out.glob("checkpoint-*.safetensors"):
+        if old.name != name:
+            old.unlink(missing_ok=True)
+
+
+def write_metrics(out: Path, history: list[dict]) -> None:
+    """Rewrite ``metrics.jsonl`` from the trainer's history (one line per completed epoch)."""
+    atomic_write_bytes(out / "metrics.jsonl", "".join(json.dumps(m) + "\n" for m in history).encode())
+
+
+def resume_config(out: Path, epochs: int | None = None) -> Config:
+    """The saved config of run ``out``, with ``epochs`` changed if given."""
+    path = Path(out) / "config.json"
+    if not (Path(out) / "checkpoint.json").is_file() or not path.is_file():
+        raise AAEError(f"--resume: {out} holds no checkpoint.json and config.json to resume from")
+    try:
+        cfg = from_dict(Config, json.loads(path.read_text()))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise AAEError(f"{path}: not valid JSON ({e})") from e
+    if epochs is not None:
+        cfg.epochs = epochs
+    return cfg
 
 
 def load_run(path: str | Path, device: str = "cpu") -> Run:

@@ -133,7 +133,7 @@ def build_prior(cfg: Config) -> Prior:
     """The prior of ``cfg.prior`` (a table with ``name`` and the prior's parameters) for ``network.code_dim``."""
     kwargs = dict(cfg.prior)
     name = kwargs.pop("name", None)
-    if name is None:
+    if not isinstance(name, str):
         raise AAEError("config table 'prior' needs a 'name' (e.g. gaussian, mixture, swissroll, module:function)")
     return make_prior(name, cfg.network.code_dim, **kwargs)
 

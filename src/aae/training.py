@@ -1,23 +1,33 @@
 """The training loop, generic over models that follow the phase contract of ``aae.models``.
 
 Data live on the device as one tensor; each epoch draws a permutation from a dedicated
-generator and slices mini-batches from it, so there is no per-sample Python work and
-no host sync per step (metrics are summed on the device and read once per epoch).
+generator and slices mini-batches from it, so there is no per-sample Python work, and
+metrics are summed on the device. The whole state (weights, optimizers, every RNG, the
+position inside the epoch, the partial metric sums) can be saved at any step and
+restored so that training continues bit-identically.
 """
 
 from __future__ import annotations
 
-import math
+import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
 
 from aae.config import Config, OptimConfig, ScheduleConfig
 from aae.errors import AAEError
+
+
+class NumericalFault(AAEError):
+    """A loss or weight became NaN or Inf; names the phase and step."""
+
+    def __init__(self, message: str, phase: str, step: int):
+        super().__init__(message)
+        self.phase, self.step = phase, step
 
 
 def resolve_device(name: str) -> torch.device:
@@ -53,34 +63,42 @@ def lr_factor(schedule: ScheduleConfig, epoch: int) -> float:
     raise AAEError(f"unknown schedule kind {schedule.kind!r}; choose constant, step or exponential")
 
 
-@dataclass
 class Trainer:
-    """Holds a model, its per-phase optimizers and the RNG streams; ``fit`` trains it.
+    """Holds a model, its per-phase optimizers, the RNG streams and the position in training.
 
     Two generators keep runs reproducible without touching global RNG state: ``noise``
     (prior samples, encoder noise; on the device) and ``order`` (the data order; CPU).
+    ``x`` is ``(n, d)`` training data on the model's device, ``y`` ``(n,)`` labels (-1: none).
     """
 
-    model: nn.Module
-    cfg: Config
-    x: torch.Tensor  # (n, d) training data on the device
-    y: torch.Tensor  # (n,) labels, -1 = unlabeled
-    epoch: int = 0
-    step: int = 0
-    optimizers: dict[str, torch.optim.Optimizer] = field(init=False)
-    noise: torch.Generator = field(init=False)
-    order: torch.Generator = field(init=False)
+    def __init__(self, model: nn.Module, cfg: Config, x: torch.Tensor, y: torch.Tensor):
+        if len(x) < cfg.batch_size:
+            raise AAEError(f"batch_size={cfg.batch_size} is larger than the {len(x)} training examples")
+        self.model, self.cfg, self.x, self.y = model, cfg, x, y
+        self.optimizers = {n: make_optimizer(p, getattr(cfg, n)) for n, p in model.phase_parameters().items()}
+        self.noise = torch.Generator(x.device).manual_seed(cfg.seed)
+        self.order = torch.Generator().manual_seed(cfg.seed + 1)
+        self.epoch = 0  # completed epochs
+        self.batch = 0  # completed mini-batches of the current epoch
+        self.step = 0  # completed mini-batches in all
+        self.lr_scale = 1.0  # lowered by NaN rollbacks
+        self.history: list[dict] = []  # one dict of metrics per completed epoch
+        self.train_seconds = 0.0
+        self.stop_requested = False  # set from a signal handler: stop after the current step
+        self._sums: dict[str, torch.Tensor] = {}
+        self._epoch_seconds = 0.0
+        self._epoch_order_state = self.order.get_state()
+        # losses are checked for NaN/Inf every step on the CPU (free) and every 50 on CUDA (a sync)
+        self._check_every = 1 if x.device.type == "cpu" else 50
+        self._pending: list[tuple[int, dict[str, torch.Tensor]]] = []
 
-    def __post_init__(self):
-        if len(self.x) < self.cfg.batch_size:
-            raise AAEError(f"batch_size={self.cfg.batch_size} is larger than the {len(self.x)} training examples")
-        params = self.model.phase_parameters()
-        self.optimizers = {name: make_optimizer(p, getattr(self.cfg, name)) for name, p in params.items()}
-        self.noise = torch.Generator(self.x.device).manual_seed(self.cfg.seed)
-        self.order = torch.Generator().manual_seed(self.cfg.seed + 1)
+    @property
+    def n_batches(self) -> int:
+        # the remainder (< one batch) waits for the next epoch's shuffle
+        return len(self.x) // self.cfg.batch_size
 
     def _set_lr(self) -> dict[str, float]:
-        f = lr_factor(self.cfg.schedule, self.epoch)
+        f = lr_factor(self.cfg.schedule, self.epoch) * self.lr_scale
         lrs = {}
         for name, opt in self.optimizers.items():
             lrs[name] = getattr(self.cfg, name).lr * f
@@ -88,62 +106,122 @@ class Trainer:
                 g["lr"] = lrs[name]
         return lrs
 
-    def run_epoch(self, progress: bool = False) -> dict[str, float]:
-        """Train one pass over the data; returns mean metrics, learning rates and timing."""
+    def check_finite(self) -> None:
+        """Raise :class:`NumericalFault` if a loss since the last check, or any weight, is NaN/Inf."""
+        pending, self._pending = self._pending, []
+        if pending:
+            stacked = torch.stack([torch.stack(list(m.values())) for _, m in pending])
+            if not bool(torch.isfinite(stacked).all()):
+                row, col = (~torch.isfinite(stacked)).nonzero()[0].tolist()
+                step, metrics = pending[row]
+                key = list(metrics)[col]
+                phase = key.split("_")[0]
+                raise NumericalFault(
+                    f"{key} became {float(stacked[row, col])} in the '{phase}' phase at step {step} "
+                    f"(epoch {self.epoch + 1}); lower that phase's learning rate (--set {phase}.lr=...) "
+                    "or train with --set on_nan=rollback",
+                    phase,
+                    step,
+                )
+        for name, p in self.model.named_parameters():
+            if not bool(torch.isfinite(p).all()):
+                raise NumericalFault(f"weights {name} hold NaN or Inf after step {self.step}", name, self.step)
+
+    def fit(
+        self,
+        epochs: int,
+        progress: bool = False,
+        on_epoch_end: Callable[[dict], None] | None = None,
+        on_checkpoint: Callable[[Trainer], None] | None = None,
+        checkpoint_every: int = 0,
+    ) -> bool:
+        """Train until ``epoch == epochs``. Returns False if stopped early by ``stop_requested``.
+
+        ``on_checkpoint(self)`` is called every ``checkpoint_every`` steps (0: never mid-epoch),
+        after each epoch (after ``on_epoch_end(metrics)``) and before an early stop; the
+        state it sees has passed the NaN check.
+        """
+        while self.epoch < epochs:
+            if not self._run_epoch(progress, on_checkpoint, checkpoint_every):
+                return False
+            if on_epoch_end is not None:
+                on_epoch_end(self.history[-1])
+            if on_checkpoint is not None:
+                self.check_finite()
+                on_checkpoint(self)
+        return True
+
+    def _run_epoch(self, progress, on_checkpoint, checkpoint_every) -> bool:
         self.model.train()
         lrs = self._set_lr()
-        bs = self.cfg.batch_size
+        bs, n_batches = self.cfg.batch_size, self.n_batches
+        if self.batch == 0:
+            self._epoch_order_state = self.order.get_state()
+        else:  # resuming mid-epoch: draw the same permutation again
+            self.order.set_state(self._epoch_order_state)
         perm = torch.randperm(len(self.x), generator=self.order).to(self.x.device)
-        n_batches = len(self.x) // bs  # the remainder (< one batch) waits for the next epoch's shuffle
-        sums: dict[str, torch.Tensor] = {}
-        t0 = time.perf_counter()
         bar = tqdm(
-            range(n_batches),
+            range(self.batch, n_batches),
             desc=f"epoch {self.epoch + 1}/{self.cfg.epochs}",
             disable=not progress,
             leave=False,
             dynamic_ncols=True,
+            initial=self.batch,
+            total=n_batches,
         )
+        t0 = time.perf_counter()
         for i in bar:
             idx = perm[i * bs : (i + 1) * bs]
             metrics = self.model.train_step(self.x[idx], self.y[idx], self.optimizers, self.noise)
             for k, v in metrics.items():
-                sums[k] = sums[k] + v if k in sums else v.clone()
+                self._sums[k] = self._sums[k] + v if k in self._sums else v.clone()
             self.step += 1
+            self.batch = i + 1
+            self._pending.append((self.step, metrics))
+            if len(self._pending) >= self._check_every:
+                self.check_finite()
             if progress and (i % 50 == 0 or i == n_batches - 1):
-                bar.set_postfix({k: f"{float(v) / (i + 1):.4g}" for k, v in sums.items()}, refresh=False)
+                bar.set_postfix({k: f"{float(v) / (i + 1):.4g}" for k, v in self._sums.items()}, refresh=False)
+            due = checkpoint_every and self.step % checkpoint_every == 0 and self.batch < n_batches
+            if on_checkpoint is not None and (self.stop_requested or due):
+                self._epoch_seconds += time.perf_counter() - t0
+                self.check_finite()
+                on_checkpoint(self)
+                t0 = time.perf_counter()
+            if self.stop_requested:
+                bar.close()
+                return False
         bar.close()
-        seconds = time.perf_counter() - t0
-        out = {k: float(v) / n_batches for k, v in sums.items()}
-        for k, v in out.items():
-            if not math.isfinite(v):
-                raise AAEError(
-                    f"{k} became {v} during epoch {self.epoch + 1} (step {self.step}); lower the learning "
-                    "rates (--set recon.lr=..., disc.lr=..., gen.lr=...)"
-                )
-        self.epoch += 1
+        self.check_finite()
+        self._epoch_seconds += time.perf_counter() - t0
+        out = {k: float(v) / n_batches for k, v in self._sums.items()}
         out.update({f"lr_{k}": v for k, v in lrs.items()})
+        seconds, self._epoch_seconds = self._epoch_seconds, 0.0
+        self.epoch += 1
+        self.batch = 0
+        self._sums = {}
+        self.train_seconds += seconds
         out.update(epoch=self.epoch, step=self.step, seconds=seconds, samples_per_second=n_batches * bs / seconds)
-        return out
-
-    def fit(
-        self, epochs: int, progress: bool = False, on_epoch_end: Callable[[dict], None] | None = None
-    ) -> list[dict]:
-        """Train until ``self.epoch == epochs``; calls ``on_epoch_end(metrics)`` after each epoch."""
-        history = []
-        while self.epoch < epochs:
-            m = self.run_epoch(progress)
-            history.append(m)
-            if on_epoch_end is not None:
-                on_epoch_end(m)
-        return history
+        self.history.append(out)
+        return True
 
     # ------------------------------------------------------------ checkpoint state
 
     def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict]:
-        """Everything needed to resume: (tensors for safetensors, JSON-able metadata)."""
+        """Everything needed to resume exactly: (tensors for safetensors, JSON-able metadata)."""
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
-        meta: dict = {"epoch": self.epoch, "step": self.step, "optimizers": {}}
+        meta: dict = {
+            "epoch": self.epoch,
+            "batch": self.batch,
+            "step": self.step,
+            "lr_scale": self.lr_scale,
+            "history": self.history,
+            "train_seconds": self.train_seconds,
+            "epoch_seconds": self._epoch_seconds,
+            "optimizers": {},
+            "python_random": _to_json(random.getstate()),
+            "numpy_random": _to_json(np.random.get_state()),
+        }
         for name, opt in self.optimizers.items():
             sd = opt.state_dict()
             meta["optimizers"][name] = {"param_groups": sd["param_groups"], "state_keys": {}}
@@ -154,19 +232,49 @@ class Trainer:
                         tensors[f"optim.{name}.{pid}.{k}"] = v
                         keys.append(k)
                 meta["optimizers"][name]["state_keys"][str(pid)] = keys
+        tensors.update({f"sums.{k}": v for k, v in self._sums.items()})
         tensors["rng.noise"] = self.noise.get_state()
         tensors["rng.order"] = self.order.get_state()
+        tensors["rng.epoch_order"] = self._epoch_order_state
+        tensors["rng.torch"] = torch.get_rng_state()
         return tensors, meta
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-        model_sd = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
-        self.model.load_state_dict(model_sd)
-        for name, opt in self.optimizers.items():
-            m = meta["optimizers"][name]
-            state = {
-                int(pid): {k: tensors[f"optim.{name}.{pid}.{k}"] for k in keys} for pid, keys in m["state_keys"].items()
-            }
-            opt.load_state_dict({"state": state, "param_groups": m["param_groups"]})
-        self.noise.set_state(tensors["rng.noise"].cpu())
-        self.order.set_state(tensors["rng.order"].cpu())
-        self.epoch, self.step = int(meta["epoch"]), int(meta["step"])
+        """Restore what :meth:`state_tensors` saved; a mismatch with this model raises :class:`AAEError`."""
+        dev = self.x.device
+        try:
+            model_sd = {k[len("model.") :]: v.to(dev) for k, v in tensors.items() if k.startswith("model.")}
+            self.model.load_state_dict(model_sd)
+            for name, opt in self.optimizers.items():
+                m = meta["optimizers"][name]
+                state = {
+                    int(pid): {k: tensors[f"optim.{name}.{pid}.{k}"].to(dev) for k in keys}
+                    for pid, keys in m["state_keys"].items()
+                }
+                opt.load_state_dict({"state": state, "param_groups": m["param_groups"]})
+            self.noise.set_state(tensors["rng.noise"].cpu())
+            self.order.set_state(tensors["rng.order"].cpu())
+            self._epoch_order_state = tensors["rng.epoch_order"].cpu()
+            torch.set_rng_state(tensors["rng.torch"].cpu())
+            self._sums = {k[len("sums.") :]: v.to(dev) for k, v in tensors.items() if k.startswith("sums.")}
+            self.epoch, self.batch, self.step = int(meta["epoch"]), int(meta["batch"]), int(meta["step"])
+            self.lr_scale, self.history = float(meta["lr_scale"]), list(meta["history"])
+            self.train_seconds, self._epoch_seconds = float(meta["train_seconds"]), float(meta["epoch_seconds"])
+            random.setstate(_from_json_python_random(meta["python_random"]))
+            np.random.set_state(tuple(meta["numpy_random"]))
+        except (KeyError, RuntimeError, ValueError, TypeError) as e:
+            raise AAEError(f"checkpoint does not match this model/config: {type(e).__name__}: {e}") from e
+        self._pending = []
+
+
+def _to_json(obj):
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (tuple, list)):
+        return [_to_json(o) for o in obj]
+    return obj
+
+
+def _from_json_python_random(state):
+    version, internal, gauss = state
+    return (version, tuple(internal), gauss)

@@ -1,0 +1,235 @@
+"""Crash safety: kill-and-resume, signals, NaN faults, disk full, run directories."""
+
+import errno
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.numpy import load_file
+
+from aae import checkpoints
+from aae.checkpoints import load_tensors, save_tensors
+from aae.cli import main
+from aae.errors import AAEError
+from conftest import TINY
+
+# a model big enough that training takes a few seconds, so kills land mid-training
+SLOW = [s for s in TINY if not s.startswith("network.")] + [
+    "network.hidden=[256,256]",
+    "network.disc_hidden=[128]",
+    "threads=1",
+    "checkpoint_every=3",
+]
+EPOCHS = 25
+
+
+def train_cmd(tiny_npz, out, *extra):
+    cmd = [
+        sys.executable,
+        "-m",
+        "aae",
+        "train",
+        "mnist-gaussian-2d",
+        "--out",
+        str(out),
+        "--quiet",
+        "--epochs",
+        str(EPOCHS),
+        "--set",
+        f'data.dataset="{tiny_npz}"',
+    ]
+    for s in SLOW:
+        cmd += ["--set", s]
+    return cmd + list(extra)
+
+
+def resume_cmd(out):
+    return [sys.executable, "-m", "aae", "train", "--out", str(out), "--resume", "--quiet"]
+
+
+def checkpoint_step(out: Path) -> int:
+    try:
+        return json.loads((out / "checkpoint.json").read_text())["step"]
+    except (FileNotFoundError, json.JSONDecodeError, KeyError):
+        return -1
+
+
+def interrupt_at(cmd, out, target_step, sig, rng):
+    """Start ``cmd``, wait until a checkpoint at or past ``target_step`` exists, send ``sig``."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while checkpoint_step(out) < target_step and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.002)
+    time.sleep(rng.uniform(0, 0.02))  # land anywhere, also inside a checkpoint write
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err
+
+
+def test_kill_and_signals_resume_bit_identical(tiny_npz, tmp_path):
+    ref, run = tmp_path / "ref", tmp_path / "run"
+    subprocess.run(train_cmd(tiny_npz, ref), check=True, capture_output=True, timeout=300)
+    total = json.loads((ref / "checkpoint.json").read_text())["step"]
+    rng = random.Random(1234)
+    targets = sorted(rng.sample(range(5, total - 40), 5))
+    signals = [signal.SIGKILL, signal.SIGKILL, signal.SIGTERM, signal.SIGKILL, signal.SIGINT]
+    stopped_at = []
+    cmd = train_cmd(tiny_npz, run)
+    for target, sig in zip(targets, signals):
+        code, err = interrupt_at(cmd, run, target, sig, rng)
+        assert code in (-signal.SIGKILL, 128 + signal.SIGTERM, 128 + signal.SIGINT), (code, err)
+        if sig != signal.SIGKILL:
+            assert code == 128 + sig and "Resume with: aae train" in err and "Traceback" not in err
+        stopped_at.append(checkpoint_step(run))
+        cmd = resume_cmd(run)
+    assert all(0 < s < total for s in stopped_at), stopped_at
+    subprocess.run(cmd, check=True, capture_output=True, timeout=300)
+    a, b = load_file(ref / "model.safetensors"), load_file(run / "model.safetensors")
+    assert a.keys() == b.keys()
+    assert all(np.array_equal(a[k], b[k]) for k in a), "resumed weights differ from the uninterrupted run"
+    ma = [json.loads(s) for s in (ref / "metrics.jsonl").read_text().splitlines()]
+    mb = [json.loads(s) for s in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [m["recon_loss"] for m in ma] == [m["recon_loss"] for m in mb] and len(mb) == EPOCHS
+    assert len(list(run.glob("checkpoint-*.safetensors"))) == 1
+    print(f"kill points (checkpoint step at stop): {stopped_at} of {total} steps")
+
+
+def tiny_train(tiny_npz, out, *extra, epochs=3):
+    args = [
+        "train",
+        "mnist-gaussian-2d",
+        "--out",
+        str(out),
+        "--epochs",
+        str(epochs),
+        "--quiet",
+        "--set",
+        f'data.dataset="{tiny_npz}"',
+    ]
+    for s in TINY + list(extra):
+        args += ["--set", s]
+    return main(args)
+
+
+def poison_step(monkeypatch, at_step, times=1):
+    """Make the reconstruction loss NaN at global step ``at_step`` (the first ``times`` times)."""
+    from aae.models import AdversarialAutoencoder
+
+    original = AdversarialAutoencoder.train_step
+    state = {"calls": 0, "hits": 0}
+
+    def train_step(self, *a, **k):
+        out = original(self, *a, **k)
+        state["calls"] += 1
+        if state["calls"] == at_step and state["hits"] < times:
+            state["hits"] += 1
+            out["recon_loss"] = torch.tensor(float("nan"))
+        return out
+
+    monkeypatch.setattr(AdversarialAutoencoder, "train_step", train_step)
+    return state
+
+
+def test_nan_stops_with_phase_and_step_and_keeps_checkpoint(tiny_npz, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    poison_step(monkeypatch, at_step=20)  # 12 steps per epoch: in epoch 2
+    assert tiny_train(tiny_npz, out) == 2
+    err = capsys.readouterr().err
+    assert "recon_loss became nan in the 'recon' phase at step 20 (epoch 2)" in err
+    assert "last good checkpoint" in err
+    tensors, meta = load_tensors(out / "checkpoint")
+    assert meta["step"] == 12 and all(torch.isfinite(v).all() for k, v in tensors.items() if k.startswith("model."))
+    assert not (out / "model.json").exists()
+
+
+def test_nan_rollback_lowers_lr_and_finishes(tiny_npz, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    state = poison_step(monkeypatch, at_step=8)
+    monkeypatch.setattr(sys, "stderr", sys.stderr)
+    assert (
+        main(
+            [
+                "train",
+                "mnist-gaussian-2d",
+                "--out",
+                str(out),
+                "--epochs",
+                "2",
+                "--set",
+                f'data.dataset="{tiny_npz}"',
+                "--set",
+                "on_nan=rollback",
+                "--set",
+                "checkpoint_every=5",
+                *sum((["--set", s] for s in TINY), []),
+            ]
+        )
+        == 0
+    )
+    assert state["hits"] == 1
+    assert "rolled back to step 5, learning rates x0.5" in capsys.readouterr().err
+    lines = [json.loads(s) for s in (out / "metrics.jsonl").read_text().splitlines()]
+    assert lines[-1]["lr_recon"] == pytest.approx(0.5 * 0.01)
+
+
+def test_disk_full_keeps_previous_checkpoint(tmp_path, monkeypatch):
+    save_tensors(tmp_path / "checkpoint", {"w": torch.ones(3)}, {"step": 1}, tensor_file="checkpoint-1.safetensors")
+    real_fdopen = os.fdopen
+
+    class FullFile:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            self.f.close()
+
+        def write(self, data):
+            self.f.write(data[: len(data) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoints.os, "fdopen", lambda fd, mode: FullFile(real_fdopen(fd, mode)))
+    with pytest.raises(AAEError, match="No space left on device; its previous version is untouched"):
+        save_tensors(
+            tmp_path / "checkpoint", {"w": torch.zeros(3)}, {"step": 2}, tensor_file="checkpoint-2.safetensors"
+        )
+    monkeypatch.undo()
+    tensors, meta = load_tensors(tmp_path / "checkpoint")
+    assert meta["step"] == 1 and torch.equal(tensors["w"], torch.ones(3))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-1.safetensors", "checkpoint.json"]
+
+
+def test_resume_refuses_changes_and_missing_checkpoint(tiny_npz, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--resume"]) == 2
+    assert "holds no checkpoint.json" in capsys.readouterr().err
+    tiny_train(tiny_npz, out, epochs=1)
+    assert main(["train", "--out", str(out), "--resume", "--set", "seed=3"]) == 2
+    assert "only --epochs may change" in capsys.readouterr().err
+    assert main(["train"]) == 2
+    assert "name a preset" in capsys.readouterr().err
+
+
+def test_unknown_network_kind_in_model_json_is_refused(tiny_npz, tmp_path, capsys):
+    out = tmp_path / "run"
+    tiny_train(tiny_npz, out, epochs=1)
+    desc = json.loads((out / "model.json").read_text())
+    desc["config"]["network"]["encoder"] = "transformer"
+    (out / "model.json").write_text(json.dumps(desc))
+    assert main(["sample", str(out), "-o", str(tmp_path / "s.npy")]) == 2
+    assert "unknown encoder kind 'transformer'" in capsys.readouterr().err
+    desc["config"]["network"]["encoder"] = "deterministic"
+    desc["config"]["network"]["hidden"] = [33]
+    (out / "model.json").write_text(json.dumps(desc))
+    assert main(["sample", str(out), "-o", str(tmp_path / "s.npy")]) == 2
+    assert "weights do not match the config" in capsys.readouterr().err
