@@ -52,7 +52,7 @@ def train_cmd(tiny_npz, out, *extra):
 
 
 def resume_cmd(out):
-    return [sys.executable, "-m", "aae", "train", "--out", str(out), "--resume", "--quiet"]
+    return [sys.executable, "-m", "aae", "train", "--resume", str(out), "--quiet"]
 
 
 def checkpoint_step(out: Path) -> int:

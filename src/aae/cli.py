@@ -51,7 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a config key, e.g. --set regularize=false --set prior.std=5 (repeatable)",
     )
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const=True,
+        metavar="RUN",
+        help="continue run RUN (or --out) from its last checkpoint, exactly where it stopped",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
 
@@ -82,9 +88,13 @@ def cmd_train(args) -> int:
     from aae.experiments import resume_config, timestamp_dir, train_run
     from aae.presets import PRESETS, get_preset
 
+    if isinstance(args.resume, str):
+        if args.out is not None and Path(args.resume) != args.out:
+            raise AAEError(f"--resume {args.resume} and --out {args.out} name different runs")
+        args.out = Path(args.resume)
     if args.resume:
         if args.out is None:
-            raise AAEError("--resume needs --out RUN_DIR")
+            raise AAEError("--resume needs the run directory: --resume RUN")
         if args.overrides or args.seed is not None:
             raise AAEError("--resume continues a run as it was configured; only --epochs may change")
         cfg = resume_config(args.out, args.epochs)
@@ -105,7 +115,9 @@ def cmd_train(args) -> int:
         raise AAEError(f"epochs must be >= 1, got {cfg.epochs}")
     out = args.out or timestamp_dir(cfg.name)
     log = (lambda *a: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    summary = train_run(cfg, out, args.data_dir, args.resume, args.overwrite, None if not args.quiet else False, log)
+    summary = train_run(
+        cfg, out, args.data_dir, bool(args.resume), args.overwrite, None if not args.quiet else False, log
+    )
     print(f"run written to {out}")
     for k, v in summary.items():
         print(f"  {k}: {v:.6g}" if isinstance(v, float) else f"  {k}: {v}")

@@ -158,7 +158,7 @@ def train_run(
     if not finished:
         raise TrainingStopped(
             f"stopped by {caught[0]} at epoch {trainer.epoch + 1}, step {trainer.step}; checkpoint written to "
-            f"{out}. Resume with: aae train {cfg.name} --out {out} --resume",
+            f"{out}. Resume with: aae train --resume {out}",
             signum=caught[1],
         )
     save_tensors(out / "model", model.state_dict(), _model_meta(cfg, data_meta))
