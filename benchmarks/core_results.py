@@ -56,8 +56,18 @@ def main() -> None:
             continue
         out = args.runs / name
         if not (out / "summary.json").is_file():
-            cmd = [sys.executable, "-m", "aae", "train", preset, "--out", str(out), "--epochs", str(args.epochs),
-                   "--overwrite"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "aae",
+                "train",
+                preset,
+                "--out",
+                str(out),
+                "--epochs",
+                str(args.epochs),
+                "--overwrite",
+            ]
             if args.data_dir:
                 cmd += ["--data-dir", args.data_dir]
             for s in sets:

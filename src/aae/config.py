@@ -86,6 +86,7 @@ class Config:
     batch_size: int = 100
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
+    precision: str = "float32"  # float32 | bf16 (autocast forward passes; float32 master weights)
     threads: int = 0  # CPU threads for torch (0: leave torch's choice)
     checkpoint_every: int = 0  # also write the training state every N steps (0: at epoch ends only)
     on_nan: str = "stop"  # stop | rollback (reload the last checkpoint, halve every learning rate)

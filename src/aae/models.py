@@ -9,6 +9,7 @@ new models (semi-supervised, VAE, WAE) are new classes here, not flags in the tr
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 import torch
 import torch.nn.functional as F
@@ -73,14 +74,18 @@ class AdversarialAutoencoder(nn.Module):
         y: torch.Tensor,
         optimizers: dict[str, torch.optim.Optimizer],
         generator: torch.Generator | None = None,
+        amp: Callable[[], AbstractContextManager] = nullcontext,
     ) -> dict[str, torch.Tensor]:
         """One mini-batch (``x`` ``(n, d)``, ``y`` ``(n,)`` with -1 = unlabeled) through every phase.
 
-        Returns detached scalar metrics (no host sync).
+        ``amp()`` is entered around the forward computations (e.g. bf16 autocast; the
+        backward passes and optimizer steps stay outside). Returns detached scalar metrics
+        (no host sync).
         """
         # (1) reconstruction
-        z = self.encoder(x, generator)
-        rec = reconstruction_loss(self.decoder, z, x, self.recon_loss)
+        with amp():
+            z = self.encoder(x, generator)
+            rec = reconstruction_loss(self.decoder, z, x, self.recon_loss)
         optimizers["recon"].zero_grad(set_to_none=True)
         rec.backward()
         optimizers["recon"].step()
@@ -90,15 +95,17 @@ class AdversarialAutoencoder(nn.Module):
         # (2) regularization. The encoder does not change between the discriminator and the
         # generator update, so one encoder forward serves both.
         y_reg = y if self.use_labels else None
-        z = self.encoder(x, generator)
-        d_loss, d_acc = self.regularizer.discriminator_loss(z.detach(), y_reg, generator)
+        with amp():
+            z = self.encoder(x, generator)
+            d_loss, d_acc = self.regularizer.discriminator_loss(z.detach(), y_reg, generator)
         optimizers["disc"].zero_grad(set_to_none=True)
         d_loss.backward()
         optimizers["disc"].step()
         disc = self.regularizer.discriminator
         disc.requires_grad_(False)  # the generator step needs no discriminator weight gradients
         try:
-            g_loss = self.regularizer.generator_loss(z, y_reg)
+            with amp():
+                g_loss = self.regularizer.generator_loss(z, y_reg)
             optimizers["gen"].zero_grad(set_to_none=True)
             g_loss.backward()
             optimizers["gen"].step()

@@ -12,6 +12,8 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from functools import partial
 
 import numpy as np
 import torch
@@ -63,6 +65,18 @@ def lr_factor(schedule: ScheduleConfig, epoch: int) -> float:
     raise AAEError(f"unknown schedule kind {schedule.kind!r}; choose constant, step or exponential")
 
 
+PRECISIONS = ("float32", "bf16")
+
+
+def autocast_factory(precision: str, device: torch.device) -> Callable[[], AbstractContextManager]:
+    """A no-argument context factory: bf16 autocast on ``device``'s type, or nothing for float32."""
+    if precision == "float32":
+        return nullcontext
+    if precision == "bf16":
+        return partial(torch.autocast, device_type=device.type, dtype=torch.bfloat16)
+    raise AAEError(f"unknown precision {precision!r}; choose one of {list(PRECISIONS)}")
+
+
 class Trainer:
     """Holds a model, its per-phase optimizers, the RNG streams and the position in training.
 
@@ -76,6 +90,7 @@ class Trainer:
             raise AAEError(f"batch_size={cfg.batch_size} is larger than the {len(x)} training examples")
         self.model, self.cfg, self.x, self.y = model, cfg, x, y
         self.optimizers = {n: make_optimizer(p, getattr(cfg, n)) for n, p in model.phase_parameters().items()}
+        self.amp = autocast_factory(cfg.precision, x.device)
         self.noise = torch.Generator(x.device).manual_seed(cfg.seed)
         self.order = torch.Generator().manual_seed(cfg.seed + 1)
         self.epoch = 0  # completed epochs
@@ -172,7 +187,7 @@ class Trainer:
         t0 = time.perf_counter()
         for i in bar:
             idx = perm[i * bs : (i + 1) * bs]
-            metrics = self.model.train_step(self.x[idx], self.y[idx], self.optimizers, self.noise)
+            metrics = self.model.train_step(self.x[idx], self.y[idx], self.optimizers, self.noise, self.amp)
             for k, v in metrics.items():
                 self._sums[k] = self._sums[k] + v if k in self._sums else v.clone()
             self.step += 1

@@ -1,0 +1,184 @@
+"""Training throughput of the paper-sized MNIST AAE: ours vs pythae 0.1.2, against the matmul ceiling.
+
+    python benchmarks/throughput.py --data-dir ../shared/data [--steps 200] [--skip-pythae] [--quality-epochs 3]
+
+In one run it measures
+  - the float32 and bf16 matrix-product ceilings of this machine (torch.utils.benchmark),
+  - the FLOPs of one training step (torch.utils.flop_counter, per sample),
+  - our trainer's samples/s in float32 and bf16, and the achieved GFLOP/s as a fraction of the ceilings,
+  - pythae 0.1.2's Adversarial_AE with identical networks, batch size and data (``pip install pythae==0.1.2``),
+  - optionally (``--quality-epochs N``) test reconstruction MSE and prior MMD after N epochs in float32 and bf16,
+and writes ``results/throughput.json`` and ``results/throughput.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import torch
+import torch.utils.benchmark as tb
+from torch.utils.flop_counter import FlopCounterMode
+
+from aae.config import apply_overrides
+from aae.data import load_splits
+from aae.experiments import Run, evaluate
+from aae.models import build_model
+from aae.presets import get_preset
+from aae.training import Trainer
+
+
+def matmul_ceiling(dtype: torch.dtype, n: int = 2048) -> float:
+    """GFLOP/s of an n×n×n matrix product."""
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    t = tb.Timer("a @ b", globals={"a": a, "b": b}).blocked_autorange(min_run_time=2.0)
+    return 2 * n**3 / t.median / 1e9
+
+
+def make_trainer(precision: str, splits, seed: int = 0) -> Trainer:
+    cfg = apply_overrides(get_preset("mnist-gaussian-2d"), [f'precision="{precision}"', f"seed={seed}"])
+    torch.manual_seed(seed)
+    model = build_model(cfg, splits.data_dim, splits.n_classes)
+    return Trainer(model, cfg, splits.x_train, splits.y_train)
+
+
+def step_flops(trainer: Trainer) -> float:
+    """FLOPs of one training step (all phases) per sample, counted by PyTorch."""
+    bs = trainer.cfg.batch_size
+    with FlopCounterMode(display=False) as counter:
+        trainer.model.train_step(trainer.x[:bs], trainer.y[:bs], trainer.optimizers, trainer.noise)
+    return counter.get_total_flops() / bs
+
+
+def our_samples_per_second(trainer: Trainer, steps: int) -> float:
+    bs = trainer.cfg.batch_size
+    x, y = trainer.x, trainer.y
+    for i in range(10):  # warm-up
+        trainer.model.train_step(x[i * bs : (i + 1) * bs], y[i * bs : (i + 1) * bs], trainer.optimizers, trainer.noise)
+    perm = torch.randperm(len(x))
+    t0 = time.perf_counter()
+    for i in range(steps):
+        idx = perm[(i * bs) % (len(x) - bs) :][:bs]
+        trainer.model.train_step(x[idx], y[idx], trainer.optimizers, trainer.noise)
+    return steps * bs / (time.perf_counter() - t0)
+
+
+def pythae_samples_per_second(splits, n_samples: int) -> float:
+    """pythae 0.1.2 Adversarial_AE, same 784-1000-1000-2 / 2-1000-1000-784 / 2-1000-1000-1 networks."""
+    from pythae.models import Adversarial_AE, Adversarial_AE_Config
+    from pythae.models.base.base_utils import ModelOutput
+    from pythae.models.nn import BaseDecoder, BaseDiscriminator, BaseEncoder
+    from pythae.trainers import AdversarialTrainer, AdversarialTrainerConfig
+
+    from aae.networks import mlp
+
+    class Enc(BaseEncoder):
+        def __init__(self):
+            super().__init__()
+            self.net = mlp(784, [1000, 1000], 2)
+
+        def forward(self, x):
+            return ModelOutput(embedding=self.net(x.reshape(len(x), -1)))
+
+    class Dec(BaseDecoder):
+        def __init__(self):
+            super().__init__()
+            self.net = mlp(2, [1000, 1000], 784, output="sigmoid")
+
+        def forward(self, z):
+            return ModelOutput(reconstruction=self.net(z).reshape(len(z), 1, 28, 28))
+
+    class Disc(BaseDiscriminator):
+        def __init__(self):
+            super().__init__()
+            self.net = mlp(2, [1000, 1000], 1, output="sigmoid")
+
+        def forward(self, z):
+            return ModelOutput(embedding=self.net(z))
+
+    cfg = Adversarial_AE_Config(input_dim=(1, 28, 28), latent_dim=2, reconstruction_loss="mse")
+    model = Adversarial_AE(cfg, encoder=Enc(), decoder=Dec(), discriminator=Disc())
+    tcfg = AdversarialTrainerConfig(
+        output_dir="/tmp/pythae-bench",
+        per_device_train_batch_size=100,
+        num_epochs=1,
+        autoencoder_optimizer_cls="SGD",
+        autoencoder_optimizer_params={"momentum": 0.9},
+        autoencoder_learning_rate=0.001,
+        discriminator_optimizer_cls="SGD",
+        discriminator_optimizer_params={"momentum": 0.1},
+        discriminator_learning_rate=0.1,
+        no_cuda=True,
+    )
+    x = splits.x_train[:n_samples].reshape(-1, 1, 28, 28)
+    trainer = AdversarialTrainer(model, x, training_config=tcfg)
+    trainer.train_step(epoch=1)  # warm-up epoch
+    t0 = time.perf_counter()
+    trainer.train_step(epoch=2)
+    return n_samples / (time.perf_counter() - t0)
+
+
+def quality(precision: str, splits, epochs: int) -> dict:
+    trainer = make_trainer(precision, splits)
+    t0 = time.perf_counter()
+    trainer.fit(epochs)
+    seconds = time.perf_counter() - t0
+    cfg = trainer.cfg
+    run = Run(Path("."), cfg, trainer.model, splits.data_dim, splits.n_classes, splits.image_shape)
+    return {**evaluate(run, splits), "train_seconds": seconds}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--steps", type=int, default=200, help="timed steps per configuration")
+    ap.add_argument("--pythae-samples", type=int, default=5000)
+    ap.add_argument("--skip-pythae", action="store_true")
+    ap.add_argument("--quality-epochs", type=int, default=0)
+    ap.add_argument("--results", type=Path, default=Path("results"))
+    args = ap.parse_args()
+
+    splits = load_splits("mnist", args.data_dir)
+    res: dict = {
+        "machine": platform.processor() or platform.machine(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
+    res["ceiling_gflops"] = {"float32": matmul_ceiling(torch.float32), "bf16": matmul_ceiling(torch.bfloat16)}
+    print("matmul ceiling GFLOP/s:", {k: round(v) for k, v in res["ceiling_gflops"].items()}, flush=True)
+    res["ours"] = {}
+    for precision in ("float32", "bf16"):
+        tr = make_trainer(precision, splits)
+        flops = step_flops(tr)
+        sps = our_samples_per_second(tr, args.steps)
+        gflops = sps * flops / 1e9
+        res["ours"][precision] = {
+            "samples_per_second": sps,
+            "mflop_per_sample": flops / 1e6,
+            "gflops": gflops,
+            "fraction_of_float32_ceiling": gflops / res["ceiling_gflops"]["float32"],
+            "fraction_of_bf16_ceiling": gflops / res["ceiling_gflops"]["bf16"],
+        }
+        print(precision, {k: round(v, 3) for k, v in res["ours"][precision].items()}, flush=True)
+    if not args.skip_pythae:
+        res["pythae"] = {"samples_per_second": pythae_samples_per_second(splits, args.pythae_samples)}
+        res["ratio_float32_vs_pythae"] = (
+            res["ours"]["float32"]["samples_per_second"] / res["pythae"]["samples_per_second"]
+        )
+        print("pythae", res["pythae"], "ratio", round(res["ratio_float32_vs_pythae"], 2), flush=True)
+    if args.quality_epochs:
+        res["quality"] = {p: quality(p, splits, args.quality_epochs) for p in ("float32", "bf16")}
+        q = res["quality"]
+        res["quality"]["relative_difference"] = {
+            k: abs(q["bf16"][k] - q["float32"][k]) / abs(q["float32"][k]) for k in ("recon_mse", "prior_mmd")
+        }
+        print("quality", json.dumps(q, indent=1), flush=True)
+    args.results.mkdir(exist_ok=True)
+    (args.results / "throughput.json").write_text(json.dumps(res, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
