@@ -118,6 +118,8 @@ def cmd_train(args) -> int:
     summary = train_run(
         cfg, out, args.data_dir, bool(args.resume), args.overwrite, None if not args.quiet else False, log
     )
+    if not summary:  # a process other than 0 in a distributed run
+        return 0
     print(f"run written to {out}")
     for k, v in summary.items():
         print(f"  {k}: {v:.6g}" if isinstance(v, float) else f"  {k}: {v}")

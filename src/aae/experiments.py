@@ -32,6 +32,7 @@ from aae import plots
 from aae.checkpoints import atomic_write_bytes, atomic_write_json, load_tensors, save_tensors
 from aae.config import Config, from_dict, save_config
 from aae.data import Splits, load_splits
+from aae.distributed import World, broadcast_error, init_from_env, shutdown
 from aae.errors import AAEError
 from aae.metrics import batched, label_match_fraction, prior_mmd, reconstruction_mse
 from aae.models import build_model, build_prior
@@ -109,24 +110,38 @@ def train_run(
         raise AAEError(f"on_nan must be 'stop' or 'rollback', got {cfg.on_nan!r}")
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
-    device = resolve_device(cfg.device)
+    world, device = init_from_env(resolve_device(cfg.device))
+    try:
+        return _train(cfg, out, data_dir, resume, overwrite, progress, log, world, device)
+    finally:
+        shutdown()
+
+
+def _train(cfg, out, data_dir, resume, overwrite, progress, log, world: World, device) -> dict[str, Any]:
+    if not world.is_main:  # process 0 speaks and writes files for all
+        progress, log = False, (lambda *a: None)
     build_prior(cfg)  # a bad prior fails here, before the data are read
     splits = load_splits(cfg.data.dataset, data_dir, cfg.data.validation, cfg.data.n_labeled, cfg.seed)
     torch.manual_seed(cfg.seed)  # weight initialisation
     model = build_model(cfg, splits.data_dim, splits.n_classes).to(device)
-    trainer = Trainer(model, cfg, splits.x_train.to(device), splits.y_train.to(device))
+    trainer = Trainer(model, cfg, splits.x_train.to(device), splits.y_train.to(device), world)
     data_meta = {"data_dim": splits.data_dim, "n_classes": splits.n_classes, "image_shape": splits.image_shape}
 
     if resume:
         tensors, meta = load_tensors(out / "checkpoint")
         trainer.load_state_tensors(tensors, meta)
         log(f"resumed {out} at epoch {trainer.epoch}, step {trainer.step}")
-    prepare_run_dir(out, resume, overwrite)
-    save_config(cfg, out / "config.json")  # on resume: records a changed number of epochs
-    write_metrics(out, trainer.history)
+
+    def start_files() -> None:
+        prepare_run_dir(out, resume, overwrite)
+        save_config(cfg, out / "config.json")  # on resume: records a changed number of epochs
+        write_metrics(out, trainer.history)
+
+    on_main(start_files, world)
 
     def on_epoch_end(m: dict) -> None:
-        write_metrics(out, trainer.history)
+        if world.is_main:
+            write_metrics(out, trainer.history)
         parts = [f"{k}={m[k]:.4g}" for k in ("recon_loss", "disc_loss", "gen_loss", "disc_acc") if k in m]
         log(
             f"epoch {m['epoch']}/{cfg.epochs} "
@@ -135,7 +150,9 @@ def train_run(
         )
 
     def on_checkpoint(t: Trainer) -> None:
-        save_checkpoint(out, t, data_meta)
+        tensors, meta = t.state_tensors()  # collective in a distributed run: every process calls it
+        if world.is_main:
+            save_checkpoint(out, t.step, tensors, {**meta, **data_meta, "world_size": world.size})
 
     rollbacks = 0
     with stop_on_signals(trainer) as caught:
@@ -161,6 +178,8 @@ def train_run(
             f"{out}. Resume with: aae train --resume {out}",
             signum=caught[1],
         )
+    if not world.is_main:
+        return {}
     save_tensors(out / "model", model.state_dict(), _model_meta(cfg, data_meta))
     run = Run(out, cfg, model, splits.data_dim, splits.n_classes, splits.image_shape)
     summary = evaluate(run, splits)
@@ -211,18 +230,30 @@ def stop_on_signals(trainer: Trainer):
             signal.signal(s, h)
 
 
-def save_checkpoint(out: Path, trainer: Trainer, data_meta: dict) -> None:
-    """Write the full training state as ``checkpoint-<step>.safetensors`` + ``checkpoint.json``.
+def save_checkpoint(out: Path, step: int, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+    """Write the training state as ``checkpoint-<step>.safetensors`` + ``checkpoint.json``.
 
     The JSON is replaced last (atomically), then older tensor files are removed, so a crash
     at any moment leaves one complete, verifiable checkpoint.
     """
-    tensors, meta = trainer.state_tensors()
-    name = f"checkpoint-{trainer.step:09d}.safetensors"
-    save_tensors(out / "checkpoint", tensors, {**meta, **data_meta}, tensor_file=name)
+    name = f"checkpoint-{step:09d}.safetensors"
+    save_tensors(out / "checkpoint", tensors, meta, tensor_file=name)
     for old in out.glob("checkpoint-*.safetensors"):
         if old.name != name:
             old.unlink(missing_ok=True)
+
+
+def on_main(fn, world: World) -> None:
+    """Run ``fn`` on process 0 only; if it raises AAEError, every process raises it."""
+    error = None
+    if world.is_main:
+        try:
+            fn()
+        except AAEError as e:
+            error = str(e)
+    error = broadcast_error(error, world)
+    if error is not None:
+        raise AAEError(error)
 
 
 def write_metrics(out: Path, history: list[dict]) -> None:

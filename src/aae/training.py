@@ -21,6 +21,7 @@ from torch import nn
 from tqdm import tqdm
 
 from aae.config import Config, OptimConfig, ScheduleConfig
+from aae.distributed import GradientAveraging, World, all_reduce_mean_, any_process, check_batch_size, gather_tensor
 from aae.errors import AAEError
 
 
@@ -85,13 +86,18 @@ class Trainer:
     ``x`` is ``(n, d)`` training data on the model's device, ``y`` ``(n,)`` labels (-1: none).
     """
 
-    def __init__(self, model: nn.Module, cfg: Config, x: torch.Tensor, y: torch.Tensor):
+    def __init__(self, model: nn.Module, cfg: Config, x: torch.Tensor, y: torch.Tensor, world: World | None = None):
         if len(x) < cfg.batch_size:
             raise AAEError(f"batch_size={cfg.batch_size} is larger than the {len(x)} training examples")
-        self.model, self.cfg, self.x, self.y = model, cfg, x, y
+        world = world or World()
+        check_batch_size(cfg.batch_size, world)
+        self.model, self.cfg, self.x, self.y, self.world = model, cfg, x, y, world
         self.optimizers = {n: make_optimizer(p, getattr(cfg, n)) for n, p in model.phase_parameters().items()}
+        if world.distributed:
+            self.optimizers = {n: GradientAveraging(o, world) for n, o in self.optimizers.items()}
         self.amp = autocast_factory(cfg.precision, x.device)
-        self.noise = torch.Generator(x.device).manual_seed(cfg.seed)
+        # each process draws its own noise; process 0 draws what a single process would
+        self.noise = torch.Generator(x.device).manual_seed(cfg.seed + 1_000_003 * world.rank)
         self.order = torch.Generator().manual_seed(cfg.seed + 1)
         self.epoch = 0  # completed epochs
         self.batch = 0  # completed mini-batches of the current epoch
@@ -104,7 +110,7 @@ class Trainer:
         self._epoch_seconds = 0.0
         self._epoch_order_state = self.order.get_state()
         # losses are checked for NaN/Inf every step on the CPU (free) and every 50 on CUDA (a sync)
-        self._check_every = 1 if x.device.type == "cpu" else 50
+        self._check_every = 1 if x.device.type == "cpu" or world.distributed else 50
         self._pending: list[tuple[int, dict[str, torch.Tensor]]] = []
 
     @property
@@ -122,8 +128,12 @@ class Trainer:
         return lrs
 
     def check_finite(self) -> None:
-        """Raise :class:`NumericalFault` if a loss since the last check, or any weight, is NaN/Inf."""
+        """Raise :class:`NumericalFault` if a loss since the last check, or any weight, is NaN/Inf.
+
+        In a distributed run all processes agree: if one finds a fault, all raise.
+        """
         pending, self._pending = self._pending, []
+        fault = None
         if pending:
             stacked = torch.stack([torch.stack(list(m.values())) for _, m in pending])
             if not bool(torch.isfinite(stacked).all()):
@@ -131,16 +141,30 @@ class Trainer:
                 step, metrics = pending[row]
                 key = list(metrics)[col]
                 phase = key.split("_")[0]
-                raise NumericalFault(
+                fault = NumericalFault(
                     f"{key} became {float(stacked[row, col])} in the '{phase}' phase at step {step} "
                     f"(epoch {self.epoch + 1}); lower that phase's learning rate (--set {phase}.lr=...) "
                     "or train with --set on_nan=rollback",
                     phase,
                     step,
                 )
-        for name, p in self.model.named_parameters():
-            if not bool(torch.isfinite(p).all()):
-                raise NumericalFault(f"weights {name} hold NaN or Inf after step {self.step}", name, self.step)
+        if fault is None:
+            for name, p in self.model.named_parameters():
+                if not bool(torch.isfinite(p).all()):
+                    fault = NumericalFault(f"weights {name} hold NaN or Inf after step {self.step}", name, self.step)
+                    break
+        self._agree(fault)
+
+    def _agree(self, fault: NumericalFault | None) -> None:
+        """Share a local fault and the stop request with every process; raise the fault everywhere."""
+        if self.world.distributed:
+            flags = torch.tensor([fault is not None, self.stop_requested], dtype=torch.int32, device=self.x.device)
+            any_fault, any_stop = any_process(flags, self.world).tolist()
+            self.stop_requested = bool(any_stop)
+            if any_fault and fault is None:
+                fault = NumericalFault(f"another process found NaN/Inf at step {self.step}", "unknown", self.step)
+        if fault is not None:
+            raise fault
 
     def fit(
         self,
@@ -186,7 +210,7 @@ class Trainer:
         )
         t0 = time.perf_counter()
         for i in bar:
-            idx = perm[i * bs : (i + 1) * bs]
+            idx = perm[i * bs : (i + 1) * bs][self.world.rank :: self.world.size]
             metrics = self.model.train_step(self.x[idx], self.y[idx], self.optimizers, self.noise, self.amp)
             for k, v in metrics.items():
                 self._sums[k] = self._sums[k] + v if k in self._sums else v.clone()
@@ -209,7 +233,10 @@ class Trainer:
         bar.close()
         self.check_finite()
         self._epoch_seconds += time.perf_counter() - t0
-        out = {k: float(v) / n_batches for k, v in self._sums.items()}
+        keys = list(self._sums)
+        sums = torch.stack([self._sums[k].float() for k in keys])
+        all_reduce_mean_([sums], self.world)
+        out = {k: float(v) / n_batches for k, v in zip(keys, sums)}
         out.update({f"lr_{k}": v for k, v in lrs.items()})
         seconds, self._epoch_seconds = self._epoch_seconds, 0.0
         self.epoch += 1
@@ -248,7 +275,9 @@ class Trainer:
                         keys.append(k)
                 meta["optimizers"][name]["state_keys"][str(pid)] = keys
         tensors.update({f"sums.{k}": v for k, v in self._sums.items()})
-        tensors["rng.noise"] = self.noise.get_state()
+        noise_states = gather_tensor(self.noise.get_state().to(self.x.device), self.world)
+        tensors["rng.noise"] = noise_states[0]
+        tensors.update({f"rng.noise.{r}": st for r, st in enumerate(noise_states) if r > 0})
         tensors["rng.order"] = self.order.get_state()
         tensors["rng.epoch_order"] = self._epoch_order_state
         tensors["rng.torch"] = torch.get_rng_state()
@@ -267,7 +296,10 @@ class Trainer:
                     for pid, keys in m["state_keys"].items()
                 }
                 opt.load_state_dict({"state": state, "param_groups": m["param_groups"]})
-            self.noise.set_state(tensors["rng.noise"].cpu())
+            key = "rng.noise" if self.world.rank == 0 else f"rng.noise.{self.world.rank}"
+            if key not in tensors:
+                raise AAEError(f"the checkpoint was written by fewer processes than the {self.world.size} now running")
+            self.noise.set_state(tensors[key].cpu())
             self.order.set_state(tensors["rng.order"].cpu())
             self._epoch_order_state = tensors["rng.epoch_order"].cpu()
             torch.set_rng_state(tensors["rng.torch"].cpu())
@@ -277,6 +309,8 @@ class Trainer:
             self.train_seconds, self._epoch_seconds = float(meta["train_seconds"]), float(meta["epoch_seconds"])
             random.setstate(_from_json_python_random(meta["python_random"]))
             np.random.set_state(tuple(meta["numpy_random"]))
+        except AAEError:
+            raise
         except (KeyError, RuntimeError, ValueError, TypeError) as e:
             raise AAEError(f"checkpoint does not match this model/config: {type(e).__name__}: {e}") from e
         self._pending = []
