@@ -51,3 +51,11 @@ TINY = [
     "recon.lr=0.01",
     'device="cpu"',
 ]
+
+
+def train_args(npz, out, epochs: int, sets: list[str]) -> list[str]:
+    """``aae`` arguments that train the default preset on ``npz`` into ``out`` with ``--set`` overrides."""
+    args = ["train", "mnist-gaussian-2d", "--out", str(out), "--epochs", str(epochs), "--quiet"]
+    for s in [f'data.dataset="{npz}"', *sets]:
+        args += ["--set", s]
+    return args

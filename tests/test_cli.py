@@ -7,24 +7,11 @@ import pytest
 from safetensors.numpy import load_file
 
 from aae.cli import main
-from conftest import TINY
+from conftest import TINY, train_args
 
 
 def train(tiny_npz, out, *extra, epochs=2):
-    args = [
-        "train",
-        "mnist-gaussian-2d",
-        "--out",
-        str(out),
-        "--epochs",
-        str(epochs),
-        "--quiet",
-        "--set",
-        f'data.dataset="{tiny_npz}"',
-    ]
-    for s in TINY:
-        args += ["--set", s]
-    return main(args + list(extra))
+    return main(train_args(tiny_npz, out, epochs, TINY) + list(extra))
 
 
 def test_train_writes_a_complete_run(tiny_npz, tmp_path, capsys):

@@ -19,7 +19,7 @@ from aae.distributed import World
 from aae.models import build_model
 from aae.presets import get_preset
 from aae.training import Trainer
-from conftest import TINY, make_tiny_images
+from conftest import TINY, make_tiny_images, train_args
 
 
 def zero_prior(n, generator=None):
@@ -75,30 +75,8 @@ def test_two_processes_match_one_on_the_same_global_batch(tmp_path):
 
 def test_torchrun_cli_writes_one_run(tiny_npz, tmp_path):
     out = tmp_path / "run"
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc-per-node",
-        "2",
-        "--master-port",
-        str(free_port()),
-        "-m",
-        "aae",
-        "train",
-        "mnist-gaussian-2d",
-        "--out",
-        str(out),
-        "--epochs",
-        "2",
-        "--quiet",
-        "--set",
-        f'data.dataset="{tiny_npz}"',
-        "--set",
-        "threads=1",
-    ]
-    for s in TINY:
-        cmd += ["--set", s]
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port"]
+    cmd = [*launcher, str(free_port()), "-m", "aae", *train_args(tiny_npz, out, 2, TINY + ["threads=1"])]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.count("run written to") == 1
@@ -108,7 +86,7 @@ def test_torchrun_cli_writes_one_run(tiny_npz, tmp_path):
     tensors = load_file(out / ckpt["tensors"])
     assert "rng.noise.1" in tensors and not np.array_equal(tensors["rng.noise"], tensors["rng.noise.1"])
     # resuming with two processes continues the same run
-    cmd_resume = [*cmd[:6], str(free_port()), "-m", "aae", "train", "--resume", str(out), "--epochs", "3", "--quiet"]
+    cmd_resume = [*launcher, str(free_port()), "-m", "aae", "train", "--resume", str(out), "--epochs", "3", "--quiet"]
     r = subprocess.run(cmd_resume, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 3

@@ -107,3 +107,15 @@ def test_sample_and_decode_shapes():
     x = model.sample(7, torch.Generator().manual_seed(0))
     assert x.shape == (7, 20) and x.min() >= 0 and x.max() <= 1
     assert model.encode(torch.rand(3, 20)).shape == (3, 2)
+
+
+def test_label_weight_balances_labeled_examples():
+    cfg = apply_overrides(tiny_cfg(), ['prior={"name": "mixture"}', "use_labels=true", "label_weight=4"])
+    reg = build_model(cfg, 20, 10).regularizer
+    y = torch.tensor([3, -1, -1, -1, -1])
+    w = reg._weights(y)
+    torch.testing.assert_close(w, torch.tensor([4.0, 1, 1, 1, 1]) / 1.6)
+    z = torch.randn(5, 2)
+    weighted = reg.generator_loss(z, y)
+    reg.label_weight = 1.0
+    assert reg._weights(y) is None and not torch.allclose(weighted, reg.generator_loss(z, y))

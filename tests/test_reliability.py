@@ -19,7 +19,7 @@ from aae import checkpoints
 from aae.checkpoints import load_tensors, save_tensors
 from aae.cli import main
 from aae.errors import AAEError
-from conftest import TINY
+from conftest import TINY, train_args
 
 # a model big enough that training takes a few seconds, so kills land mid-training
 SLOW = [s for s in TINY if not s.startswith("network.")] + [
@@ -32,23 +32,7 @@ EPOCHS = 25
 
 
 def train_cmd(tiny_npz, out, *extra):
-    cmd = [
-        sys.executable,
-        "-m",
-        "aae",
-        "train",
-        "mnist-gaussian-2d",
-        "--out",
-        str(out),
-        "--quiet",
-        "--epochs",
-        str(EPOCHS),
-        "--set",
-        f'data.dataset="{tiny_npz}"',
-    ]
-    for s in SLOW:
-        cmd += ["--set", s]
-    return cmd + list(extra)
+    return [sys.executable, "-m", "aae", *train_args(tiny_npz, out, EPOCHS, SLOW), *extra]
 
 
 def resume_cmd(out):
@@ -103,20 +87,7 @@ def test_kill_and_signals_resume_bit_identical(tiny_npz, tmp_path):
 
 
 def tiny_train(tiny_npz, out, *extra, epochs=3):
-    args = [
-        "train",
-        "mnist-gaussian-2d",
-        "--out",
-        str(out),
-        "--epochs",
-        str(epochs),
-        "--quiet",
-        "--set",
-        f'data.dataset="{tiny_npz}"',
-    ]
-    for s in TINY + list(extra):
-        args += ["--set", s]
-    return main(args)
+    return main(train_args(tiny_npz, out, epochs, TINY + list(extra)))
 
 
 def poison_step(monkeypatch, at_step, times=1):

@@ -77,6 +77,7 @@ class Config:
     prior: dict[str, Any] = field(default_factory=lambda: {"name": "gaussian", "std": 1.0})
     regularize: bool = True  # false: a plain autoencoder (the baseline)
     use_labels: bool = False  # paper §2.3: the discriminator also sees a one-hot label
+    label_weight: float = 1.0  # with use_labels: weight of a labeled example in the adversarial losses
     recon_loss: str = "mse"  # mse | bce
     recon: OptimConfig = field(default_factory=lambda: OptimConfig("sgd", 0.01, 0.9))
     disc: OptimConfig = field(default_factory=lambda: OptimConfig("sgd", 0.1, 0.1))

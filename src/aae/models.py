@@ -162,7 +162,9 @@ def build_aae(cfg: Config, data_dim: int, n_classes: int) -> AdversarialAutoenco
     decoder = Decoder(net.code_dim, data_dim, list(reversed(net.hidden)), net.output)
     regularizer = None
     if cfg.regularize:
-        regularizer = AdversarialRegularizer(prior, net.code_dim, net.disc_hidden, n_classes if cfg.use_labels else 0)
+        regularizer = AdversarialRegularizer(
+            prior, net.code_dim, net.disc_hidden, n_classes if cfg.use_labels else 0, cfg.label_weight
+        )
     model = AdversarialAutoencoder(encoder, decoder, prior, regularizer, cfg.recon_loss, cfg.use_labels)
     if net.init_std > 0:
         init_normal_(model, net.init_std)

@@ -48,13 +48,20 @@ def mnist_mixture_2d_labels() -> Config:
     cfg.name = "mnist-mixture-2d-labels"
     cfg.use_labels = True
     cfg.data = DataConfig(n_labeled=10000)  # paper §2.3: 10K labeled + 40K unlabeled
+    # with 20 % of examples labeled and equal weights the label signal is too weak to pull
+    # the classes into their components (measured after 3 epochs: 17 % of test codes in their
+    # label's component; 92 % with all labels); weighting the labeled examples 4x, so labeled
+    # and unlabeled count equally in the adversarial losses, gave 58 %
+    cfg.label_weight = 4.0
     return cfg
 
 
 def mnist_swissroll_2d_labels() -> Config:
     cfg = mnist_mixture_2d_labels()
     cfg.name = "mnist-swissroll-2d-labels"
-    cfg.prior = {"name": "swissroll", "n_classes": 10}
+    # a noiseless roll is a 1-D curve that 2-D codes cannot match: the discriminator wins and
+    # the codes collapse (measured: test MSE 0.068 after 20 epochs); a little width fixes it
+    cfg.prior = {"name": "swissroll", "n_classes": 10, "noise": 0.1}
     return cfg
 
 
