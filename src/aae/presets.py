@@ -60,8 +60,9 @@ def mnist_swissroll_2d_labels() -> Config:
     cfg = mnist_mixture_2d_labels()
     cfg.name = "mnist-swissroll-2d-labels"
     # a noiseless roll is a 1-D curve that 2-D codes cannot match: the discriminator wins and
-    # the codes collapse (measured: test MSE 0.068 after 20 epochs); a little width fixes it
-    cfg.prior = {"name": "swissroll", "n_classes": 10, "noise": 0.1}
+    # the codes collapse (measured: test MSE 0.068 after 20 epochs, and 0.066 with noise 0.1);
+    # with noise 0.3 training is stable (test MSE 0.042, 89.9 % of codes in their segment)
+    cfg.prior = {"name": "swissroll", "n_classes": 10, "noise": 0.3}
     return cfg
 
 
