@@ -159,3 +159,69 @@ def test_module_entry_point_help():
         assert cmd in r.stdout
     r = subprocess.run([sys.executable, "-m", "aae", "presets"], capture_output=True, text=True, timeout=60)
     assert "mnist-swissroll-2d-labels" in r.stdout and "Fig. 4c" in r.stdout
+
+
+def cat_args(npz, out, preset, *sets, epochs=2):
+    args = ["train", preset, "--out", str(out), "--epochs", str(epochs), "--quiet"]
+    for s in [f'data.dataset="{npz}"', *TINY, "network.hidden=[32, 32]", *sets]:
+        args += ["--set", s]
+    return args
+
+
+@pytest.mark.parametrize(
+    "preset, sets",
+    [
+        ("mnist-semisupervised-100", ["data.n_labeled=50"]),
+        ("mnist-clusters-16", []),
+    ],
+)
+def test_classifying_runs_report_test_error_and_classify(tiny_npz, tmp_path, preset, sets):
+    out = tmp_path / "run"
+    assert main(cat_args(tiny_npz, out, preset, *sets)) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert 0 <= summary["test_error"] <= 100
+    for f in ("clusters.png", "styles.png", "latent.png", "reconstructions.png"):
+        assert (out / "figures" / f).stat().st_size > 500, f
+    assert main(["classify", str(out), "--split", "test", "-o", str(tmp_path / "pred.npy")]) == 0
+    pred = np.load(tmp_path / "pred.npy")
+    y_test = np.load(tiny_npz)["y"][-30:]
+    assert pred.shape == (30,) and pred.dtype == np.int64 and set(pred) <= set(range(10))
+    # the CLI's predictions are the ones summary.json's test_error was computed from
+    assert abs(100 * float((pred != y_test).mean()) - summary["test_error"]) < 1e-9
+    assert main(["sample", str(out), "-n", "4", "--label", "9", "-o", str(tmp_path / "s.npy")]) == 0
+
+
+def test_supervised_run_samples_a_class(tiny_npz, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(cat_args(tiny_npz, out, "mnist-supervised-style", "network.code_dim=3")) == 0
+    assert (out / "figures" / "styles.png").is_file()
+    assert main(["sample", str(out), "-n", "4", "--label", "3", "-o", str(tmp_path / "s.npy")]) == 0
+    assert np.load(tmp_path / "s.npy").shape == (4, 64)
+    assert main(["sample", str(out), "-n", "4", "--label", "10", "-o", str(tmp_path / "s.npy")]) == 2
+    assert "out of range: the model has 10 classes" in capsys.readouterr().err
+    assert main(["classify", str(out), "-o", str(tmp_path / "p.npy")]) == 2
+    assert "no classifier" in capsys.readouterr().err
+
+
+def test_semisupervised_bad_labels_are_one_line_errors(tiny_npz, tmp_path, capsys):
+    cases = [
+        (["data.n_labeled=1000"], "n_labeled=1000 labels asked for, but the training split has only 240"),
+        (["network.n_clusters=5"], "one output per class"),
+    ]
+    for sets, msg in cases:
+        assert main(cat_args(tiny_npz, tmp_path / "r", "mnist-semisupervised-100", *sets)) == 2
+        assert msg in capsys.readouterr().err
+    assert main(cat_args(tiny_npz, tmp_path / "r", "mnist-clusters-16", "network.n_clusters=4")) == 2
+    assert "fewer than the 10 classes" in capsys.readouterr().err
+    # a class with no labeled example (sklearn's convention: -1 = unlabeled)
+    d = np.load(tiny_npz)
+    y = d["y"].copy()
+    y[y == 4] = -1
+    np.savez(tmp_path / "no4.npz", x=d["x"], y=y)
+    assert main(cat_args(tmp_path / "no4.npz", tmp_path / "r", "mnist-semisupervised-all")) == 2
+    assert "class(es) [4] have no labeled training example" in capsys.readouterr().err
+    y[0] = -3
+    np.savez(tmp_path / "neg.npz", x=d["x"], y=y)
+    assert main(cat_args(tmp_path / "neg.npz", tmp_path / "r", "mnist-semisupervised-all")) == 2
+    assert "-1 for an unlabeled example; got -3" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

@@ -77,6 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--label", type=int, help="sample from this class's prior component")
 
+    p = sub.add_parser(
+        "classify",
+        help="write the predicted class of every example of a split, in file order, to .npy",
+        description="Semi-supervised runs predict argmax q(y|x); clustering runs give each cluster the label "
+        "of its most confident validation example (paper §6). Prints the split's error.",
+    )
+    p.add_argument("run", type=Path, help="run directory of a semisupervised or clustering model")
+    p.add_argument("--split", default="test", choices=["train", "val", "test"])
+    p.add_argument("-o", "--output", type=Path, required=True, help="output .npy file (n,) of int64 classes")
+    _add_data_dir(p)
+
     p = sub.add_parser("plot", help="re-draw the figures of a run into <run>/figures")
     p.add_argument("run", type=Path, help="run directory")
     _add_data_dir(p)
@@ -157,8 +168,8 @@ def cmd_sample(args) -> int:
     run = load_run(args.run)
     g = torch.Generator().manual_seed(args.seed)
     labels = None if args.label is None else torch.full((args.n,), args.label, dtype=torch.long)
-    if labels is not None and not 0 <= args.label < max(run.model.prior.n_classes, 1):
-        raise AAEError(f"--label {args.label} out of range: the prior has {run.model.prior.n_classes} classes")
+    if labels is not None and not 0 <= args.label < max(run.model.sample_classes, 1):
+        raise AAEError(f"--label {args.label} out of range: the model has {run.model.sample_classes} classes")
     x = run.model.sample(args.n, g, labels=labels).cpu().numpy()
     if args.output.suffix == ".png":
         if run.image_shape is None:
@@ -168,6 +179,23 @@ def cmd_sample(args) -> int:
     else:
         np.save(args.output, x)
     print(f"wrote {args.n} samples to {args.output}")
+    return 0
+
+
+def cmd_classify(args) -> int:
+    from aae.classification import error_percent
+    from aae.experiments import load_run, predict_split, run_splits, split_tensors
+
+    _check_output(args.output, (".npy",))
+    run = load_run(args.run)
+    splits = run_splits(run, args.data_dir)
+    pred = predict_split(run, splits, args.split)
+    np.save(args.output, pred.numpy())
+    _, y = split_tensors(splits, args.split)
+    msg = f"wrote {len(pred)} predicted classes to {args.output}"
+    if len(y) and bool((y >= 0).all()):
+        msg += f" ({args.split} error {error_percent(pred, y):.2f} %)"
+    print(msg)
     return 0
 
 
@@ -187,7 +215,14 @@ def _check_output(path: Path, suffixes: tuple[str, ...]) -> None:
         raise AAEError(f"output folder {path.parent} does not exist")
 
 
-COMMANDS = {"train": cmd_train, "presets": cmd_presets, "encode": cmd_encode, "sample": cmd_sample, "plot": cmd_plot}
+COMMANDS = {
+    "train": cmd_train,
+    "presets": cmd_presets,
+    "encode": cmd_encode,
+    "sample": cmd_sample,
+    "classify": cmd_classify,
+    "plot": cmd_plot,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -55,6 +55,9 @@ class NetworkConfig:
     output: str = "sigmoid"  # decoder output: sigmoid (data in [0, 1]) | linear
     init_std: float = 0.0  # > 0: weights N(0, init_std²) as in the paper; 0: PyTorch default
     dropout: float = 0.0
+    batchnorm: bool = False  # batch normalization after every hidden layer of the encoder and decoder
+    input_noise: float = 0.0  # std of Gaussian noise added to the encoder's input while training
+    n_clusters: int = 0  # semisupervised / clustering: size of the categorical code y (0: number of classes)
 
 
 @dataclass
@@ -71,7 +74,7 @@ class Config:
     """Everything that defines a training run."""
 
     name: str = "custom"
-    model: str = "aae"
+    model: str = "aae"  # aae | supervised | semisupervised | clustering
     data: DataConfig = field(default_factory=DataConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     prior: dict[str, Any] = field(default_factory=lambda: {"name": "gaussian", "std": 1.0})
@@ -82,6 +85,8 @@ class Config:
     recon: OptimConfig = field(default_factory=lambda: OptimConfig("sgd", 0.01, 0.9))
     disc: OptimConfig = field(default_factory=lambda: OptimConfig("sgd", 0.1, 0.1))
     gen: OptimConfig = field(default_factory=lambda: OptimConfig("sgd", 0.1, 0.1))
+    classify: OptimConfig = field(default_factory=lambda: OptimConfig("sgd", 0.1, 0.9))  # semi-supervised phase
+    labeled_batch_size: int = 0  # mini-batch of the semi-supervised classification phase (0: batch_size)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     epochs: int = 20
     batch_size: int = 100

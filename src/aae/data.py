@@ -273,8 +273,8 @@ def validate_array(x: np.ndarray, y: np.ndarray | None, source: str = "array") -
             raise AAEError(f"{source}: labels y must be integers, got dtype {y.dtype}")
         if len(y) != len(x):
             raise AAEError(f"{source}: x has {len(x)} rows but y has {len(y)} labels")
-        if y.min() < 0:
-            raise AAEError(f"{source}: labels must be >= 0, got {y.min()}")
+        if len(y) and y.min() < -1:
+            raise AAEError(f"{source}: labels must be >= 0, or -1 for an unlabeled example; got {y.min()}")
         y = y.astype(np.int64)
     return x, y
 
@@ -287,6 +287,8 @@ def balanced_label_mask(y: torch.Tensor, n_labeled: int, n_classes: int, seed: i
     if n_labeled % n_classes:
         raise AAEError(f"n_labeled={n_labeled} must be a multiple of the {n_classes} classes (class-balanced)")
     per = n_labeled // n_classes
+    if n_labeled > int((y >= 0).sum()):
+        raise AAEError(f"n_labeled={n_labeled} labels asked for, but the training split has only {int((y >= 0).sum())}")
     g = torch.Generator().manual_seed(seed)
     keep = torch.zeros(len(y), dtype=torch.bool)
     for c in range(n_classes):

@@ -30,12 +30,13 @@ import torch
 
 from aae import plots
 from aae.checkpoints import atomic_write_bytes, atomic_write_json, load_tensors, save_tensors
+from aae.classification import cluster_labels, error_percent, predict_labels, predict_proba
 from aae.config import Config, from_dict, save_config
 from aae.data import Splits, load_splits
 from aae.distributed import World, broadcast_error, init_from_env, shutdown
 from aae.errors import AAEError
 from aae.metrics import batched, label_match_fraction, prior_mmd, reconstruction_mse
-from aae.models import build_model, build_prior
+from aae.models import AdversarialAutoencoder, build_model, build_prior
 from aae.priors import Gaussian
 from aae.training import NumericalFault, Trainer, resolve_device
 
@@ -320,9 +321,39 @@ def evaluate(run: Run, splits: Splits, seed: int = 0) -> dict[str, Any]:
     x, y = splits.x_test.to(dev), splits.y_test
     codes = encode_split(run, x, seed)
     g = torch.Generator().manual_seed(seed + 1)
-    out: dict[str, Any] = {"recon_mse": reconstruction_mse(model, x), "prior_mmd": prior_mmd(codes, model.prior, g)}
+    out: dict[str, Any] = {
+        "recon_mse": reconstruction_mse(model, x, y.to(dev)),
+        "prior_mmd": prior_mmd(codes, model.prior, g),
+    }
     if run.cfg.use_labels:
         out["label_match"] = label_match_fraction(codes, y, model.prior)
+    if hasattr(model, "predict_proba"):
+        out.update(classification_metrics(run, splits))
+    return out
+
+
+def predict_split(run: Run, splits: Splits, split: str) -> torch.Tensor:
+    """Predicted class of every example of ``split`` ``(n,)``, in order.
+
+    Semi-supervised models predict argmax q(y|x); clustering models map each cluster to the
+    label of its most confident validation example (paper §6).
+    """
+    model = run.model
+    if not hasattr(model, "predict_proba"):
+        raise AAEError(f"run {run.path} ({run.cfg.model} model) has no classifier q(y|x) to predict with")
+    x, _ = split_tensors(splits, split)
+    proba = predict_proba(model, x)
+    mapping = None
+    if not getattr(model, "classify", True):
+        mapping = cluster_labels(predict_proba(model, splits.x_val), splits.y_val)
+    return predict_labels(proba, mapping)
+
+
+def classification_metrics(run: Run, splits: Splits) -> dict[str, Any]:
+    """``test_error`` (and ``val_error`` for semi-supervised models) in percent."""
+    out: dict[str, Any] = {"test_error": error_percent(predict_split(run, splits, "test"), splits.y_test)}
+    if getattr(run.model, "classify", False) and len(splits.y_val):
+        out["val_error"] = error_percent(predict_split(run, splits, "val"), splits.y_val)
     return out
 
 
@@ -349,12 +380,25 @@ def draw_figures(run: Run, splits: Splits, seed: int = 0) -> list[Path]:
     plots.save_image_grid(p, samples, 10, 10, shape)
     paths.append(p)
     n = min(50, len(x))
-    recon = model.decode(model.encode(x[:n].to(dev), sample=False)).cpu().numpy()
+    recon = model.reconstruct(x[:n].to(dev), y[:n].to(dev)).cpu().numpy()
     p = fig_dir / "reconstructions.png"
     pairs = plots.interleave_rows(x[:n].numpy(), recon, cols=10)
     plots.save_image_grid(p, pairs, len(pairs) // 10 + (len(pairs) % 10 > 0), 10, shape)
     paths.append(p)
-    if codes.shape[1] == 2:
+    if model.sample_classes and not isinstance(model, AdversarialAutoencoder):
+        # style / content (Fig. 7a): each row one style z from the prior, each column one class
+        k = min(model.sample_classes, 30)
+        z = model.prior.sample(10, g).to(dev).repeat_interleave(k, 0)
+        p = fig_dir / "styles.png"
+        plots.save_image_grid(p, model.decode(z, torch.arange(k).repeat(10)).cpu().numpy(), 10, k, shape)
+        paths.append(p)
+    if hasattr(model, "heads"):
+        # one row per class / cluster (Fig. 9): its head (style z = 0), then test images assigned to it
+        assigned = predict_proba(model, x).argmax(1)
+        p = fig_dir / "clusters.png"
+        plots.cluster_rows(p, model.heads().cpu().numpy(), x.numpy(), assigned.numpy(), shape)
+        paths.append(p)
+    if codes.shape[1] == 2 and isinstance(model, AdversarialAutoencoder):
         prior = model.prior
         if isinstance(prior, Gaussian):
             grid = plots.gaussian_grid(20, prior.std, prior.mean)

@@ -19,12 +19,15 @@ def batched(fn, x: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
 
 
 @torch.no_grad()
-def reconstruction_mse(model, x: torch.Tensor, batch_size: int = 2000) -> float:
-    """Mean squared error per data dimension between ``x`` and its reconstruction (posterior mean code)."""
+def reconstruction_mse(model, x: torch.Tensor, y: torch.Tensor | None = None, batch_size: int = 2000) -> float:
+    """Mean squared error per data dimension between ``x`` and ``model.reconstruct(x, y)``.
+
+    ``y`` (labels) matters only to models whose decoder takes the label (the supervised AAE).
+    """
     total = 0.0
     for i in range(0, len(x), batch_size):
         xb = x[i : i + batch_size]
-        xr = model.decode(model.encode(xb, sample=False))
+        xr = model.reconstruct(xb, None if y is None else y[i : i + batch_size])
         total += float(((xr.float() - xb) ** 2).sum())
     return total / x.numel()
 

@@ -125,6 +125,16 @@ class AdversarialAutoencoder(nn.Module):
         return self.decoder(z)
 
     @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """``x`` ``(n, d)`` through the encoder (posterior mean) and decoder; ``y`` is not used."""
+        return self.decoder(self.encoder(x, sample=False))
+
+    @property
+    def sample_classes(self) -> int:
+        """How many classes ``sample(labels=...)`` can address (0: none)."""
+        return self.prior.n_classes
+
+    @torch.no_grad()
     def sample(
         self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None
     ) -> torch.Tensor:
@@ -158,8 +168,10 @@ def build_aae(cfg: Config, data_dim: int, n_classes: int) -> AdversarialAutoenco
                 f"use_labels=true needs a prior with a component per class ({n_classes}); "
                 f"prior {name!r} has {prior.n_classes}"
             )
-    encoder = Encoder(data_dim, net.code_dim, net.hidden, net.encoder, net.noise_dim, net.dropout)
-    decoder = Decoder(net.code_dim, data_dim, list(reversed(net.hidden)), net.output)
+    encoder = Encoder(
+        data_dim, net.code_dim, net.hidden, net.encoder, net.noise_dim, net.dropout, net.batchnorm, net.input_noise
+    )
+    decoder = Decoder(net.code_dim, data_dim, list(reversed(net.hidden)), net.output, net.batchnorm)
     regularizer = None
     if cfg.regularize:
         regularizer = AdversarialRegularizer(
@@ -176,6 +188,9 @@ MODELS: dict[str, Callable[[Config, int, int], nn.Module]] = {"aae": build_aae}
 
 
 def build_model(cfg: Config, data_dim: int, n_classes: int) -> nn.Module:
+    """The model ``cfg.model`` names, for data of ``data_dim`` features and ``n_classes`` labels."""
+    from aae import semisupervised  # noqa: F401  (registers its models in MODELS)
+
     if cfg.model not in MODELS:
         raise AAEError(f"unknown model {cfg.model!r}; choose one of {sorted(MODELS)}")
     return MODELS[cfg.model](cfg, data_dim, n_classes)

@@ -23,15 +23,17 @@ def mlp(
     out_dim: int,
     output: str = "linear",
     dropout: float = 0.0,
+    batchnorm: bool = False,
 ) -> nn.Sequential:
     """``in_dim -> hidden... -> out_dim`` with ReLU between layers and ``output`` activation.
 
-    ``output`` is ``"linear"`` or ``"sigmoid"``.
+    ``output`` is ``"linear"`` or ``"sigmoid"``; ``batchnorm`` normalizes every hidden layer
+    before its ReLU.
     """
     layers: list[nn.Module] = []
     d = in_dim
     for h in hidden:
-        layers += [nn.Linear(d, h), nn.ReLU()]
+        layers += [nn.Linear(d, h), *([nn.BatchNorm1d(h)] if batchnorm else []), nn.ReLU()]
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
         d = h
@@ -51,6 +53,13 @@ def init_normal_(module: nn.Module, std: float) -> None:
             nn.init.zeros_(m.bias)
 
 
+def corrupt(x: torch.Tensor, std: float, generator: torch.Generator | None) -> torch.Tensor:
+    """``x`` plus Gaussian noise of ``std`` (a regularizer of the encoder's input); ``x`` itself when 0."""
+    if std <= 0:
+        return x
+    return x + std * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+
+
 class Encoder(nn.Module):
     """q(z|x). ``forward(x, generator) -> z`` of shape ``(n, code_dim)``.
 
@@ -68,21 +77,24 @@ class Encoder(nn.Module):
         kind: str = "deterministic",
         noise_dim: int = 0,
         dropout: float = 0.0,
+        batchnorm: bool = False,
+        input_noise: float = 0.0,
     ):
         super().__init__()
         if kind not in ENCODER_KINDS:
             raise AAEError(f"unknown encoder kind {kind!r}; choose one of {list(ENCODER_KINDS)}")
         if kind == "universal" and noise_dim < 1:
             raise AAEError("the universal encoder needs noise_dim >= 1")
-        self.kind, self.code_dim = kind, code_dim
+        self.kind, self.code_dim, self.input_noise = kind, code_dim, input_noise
         self.noise_dim = noise_dim if kind == "universal" else 0
         out = 2 * code_dim if kind == "gaussian" else code_dim
-        self.net = mlp(data_dim + self.noise_dim, hidden, out, dropout=dropout)
+        self.net = mlp(data_dim + self.noise_dim, hidden, out, dropout=dropout, batchnorm=batchnorm)
 
     def stats(
         self, x: torch.Tensor, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(mean, log-variance) of q(z|x); log-variance is None for the deterministic kinds."""
+        x = corrupt(x, self.input_noise if self.training else 0.0, generator)
         if self.noise_dim:
             eta = torch.randn(len(x), self.noise_dim, generator=generator, device=x.device, dtype=x.dtype)
             x = torch.cat([x, eta], 1)
@@ -107,12 +119,19 @@ class Decoder(nn.Module):
     BCE cost can be computed stably. ``output="linear"`` is for standardized real data.
     """
 
-    def __init__(self, code_dim: int, data_dim: int, hidden: Sequence[int] = (1000, 1000), output: str = "sigmoid"):
+    def __init__(
+        self,
+        code_dim: int,
+        data_dim: int,
+        hidden: Sequence[int] = (1000, 1000),
+        output: str = "sigmoid",
+        batchnorm: bool = False,
+    ):
         super().__init__()
         if output not in ("sigmoid", "linear"):
             raise AAEError(f"unknown decoder output {output!r}; choose 'sigmoid' or 'linear'")
         self.output = output
-        self.net = mlp(code_dim, hidden, data_dim)
+        self.net = mlp(code_dim, hidden, data_dim, batchnorm=batchnorm)
 
     def logits(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z)
@@ -138,3 +157,40 @@ class Discriminator(nn.Module):
         if self.n_label_inputs:
             z = torch.cat([z, label_onehot], 1)
         return self.net(z).squeeze(1)
+
+
+class CategoricalEncoder(nn.Module):
+    """q(y, z | x) of the semi-supervised AAE (paper §5, Fig. 8): shared hidden layers, then a
+    softmax head y (``n_classes`` logits) and a linear style head z (``style_dim``).
+
+    ``forward(x, generator) -> (logits (n, n_classes), z (n, style_dim))``.
+    """
+
+    def __init__(
+        self,
+        data_dim: int,
+        n_classes: int,
+        style_dim: int,
+        hidden: Sequence[int] = (1000, 1000),
+        dropout: float = 0.0,
+        batchnorm: bool = False,
+        input_noise: float = 0.0,
+    ):
+        super().__init__()
+        if not hidden:
+            raise AAEError("the semi-supervised encoder needs at least one hidden layer (shared by its two heads)")
+        self.n_classes, self.style_dim, self.input_noise = n_classes, style_dim, input_noise
+        trunk = mlp(data_dim, hidden[:-1], hidden[-1], dropout=dropout, batchnorm=batchnorm)
+        if batchnorm:
+            trunk.append(nn.BatchNorm1d(hidden[-1]))
+        self.trunk = nn.Sequential(*trunk, nn.ReLU())
+        self.y_head = nn.Linear(hidden[-1], n_classes)
+        self.z_head = nn.Linear(hidden[-1], style_dim)
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.trunk(corrupt(x, self.input_noise if self.training else 0.0, generator))
+        return self.y_head(h), self.z_head(h)
+
+    def classifier_parameters(self) -> list[nn.Parameter]:
+        """The parameters of q(y|x): shared layers and the y head (what the classification phase trains)."""
+        return [*self.trunk.parameters(), *self.y_head.parameters()]

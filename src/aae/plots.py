@@ -74,3 +74,20 @@ def box_grid(n: int, low: np.ndarray, high: np.ndarray) -> torch.Tensor:
     ys = torch.linspace(float(high[1]), float(low[1]), n)
     zy, zx = torch.meshgrid(ys, xs, indexing="ij")
     return torch.stack([zx.reshape(-1), zy.reshape(-1)], 1)
+
+
+def cluster_rows(
+    path: Path, heads: np.ndarray, images: np.ndarray, assigned: np.ndarray, shape: tuple[int, int], per_row: int = 15
+) -> None:
+    """One row per cluster (paper Fig. 9): its head, a blank, then up to ``per_row`` images assigned to it.
+
+    ``heads`` ``(K, d)``, ``images`` ``(n, d)``, ``assigned`` ``(n,)`` cluster of each image.
+    """
+    k, cols = len(heads), per_row + 2
+    blank = np.ones_like(heads[:1])
+    rows = []
+    for c in range(k):
+        members = images[assigned == c][:per_row]
+        fill = np.ones((per_row - len(members), heads.shape[1]), dtype=heads.dtype)
+        rows += [heads[c : c + 1], blank, members.astype(heads.dtype), fill]
+    save_image_grid(path, np.concatenate(rows), k, cols, shape)

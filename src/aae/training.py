@@ -92,6 +92,15 @@ class Trainer:
         world = world or World()
         check_batch_size(cfg.batch_size, world)
         self.model, self.cfg, self.x, self.y, self.world = model, cfg, x, y, world
+        if hasattr(model, "check_labels"):
+            model.check_labels(y)
+        # models with a semi-supervised phase also get a mini-batch of labeled examples per step
+        self.labeled_pool = (y >= 0).nonzero().squeeze(1) if getattr(model, "needs_labeled_batch", False) else None
+        self.labeled_batch_size = cfg.labeled_batch_size or cfg.batch_size
+        if self.labeled_pool is not None:
+            if len(self.labeled_pool) == 0:
+                raise AAEError(f"model {cfg.model!r} needs labeled training examples and the data have none")
+            check_batch_size(self.labeled_batch_size, world)
         self.optimizers = {n: make_optimizer(p, getattr(cfg, n)) for n, p in model.phase_parameters().items()}
         if world.distributed:
             self.optimizers = {n: GradientAveraging(o, world) for n, o in self.optimizers.items()}
@@ -199,6 +208,8 @@ class Trainer:
         else:  # resuming mid-epoch: draw the same permutation again
             self.order.set_state(self._epoch_order_state)
         perm = torch.randperm(len(self.x), generator=self.order).to(self.x.device)
+        labeled = self._labeled_order(n_batches)
+        lbs = self.labeled_batch_size
         bar = tqdm(
             range(self.batch, n_batches),
             desc=f"epoch {self.epoch + 1}/{self.cfg.epochs}",
@@ -211,7 +222,11 @@ class Trainer:
         t0 = time.perf_counter()
         for i in bar:
             idx = perm[i * bs : (i + 1) * bs][self.world.rank :: self.world.size]
-            metrics = self.model.train_step(self.x[idx], self.y[idx], self.optimizers, self.noise, self.amp)
+            extra = {}
+            if labeled is not None:
+                li = labeled[i * lbs : (i + 1) * lbs][self.world.rank :: self.world.size]
+                extra["labeled"] = (self.x[li], self.y[li])
+            metrics = self.model.train_step(self.x[idx], self.y[idx], self.optimizers, self.noise, self.amp, **extra)
             for k, v in metrics.items():
                 self._sums[k] = self._sums[k] + v if k in self._sums else v.clone()
             self.step += 1
@@ -246,6 +261,20 @@ class Trainer:
         out.update(epoch=self.epoch, step=self.step, seconds=seconds, samples_per_second=n_batches * bs / seconds)
         self.history.append(out)
         return True
+
+    def _labeled_order(self, n_batches: int) -> torch.Tensor | None:
+        """Indices of the labeled examples for this epoch's ``n_batches`` labeled mini-batches.
+
+        Back-to-back shuffles of the labeled pool (every labeled example is seen once before
+        any is seen again), drawn right after the epoch's permutation from the same generator,
+        so a mid-epoch resume draws them again identically.
+        """
+        if self.labeled_pool is None:
+            return None
+        pool, need = self.labeled_pool, n_batches * self.labeled_batch_size
+        reps = -(-need // len(pool))
+        order = torch.cat([torch.randperm(len(pool), generator=self.order) for _ in range(reps)])[:need]
+        return pool[order.to(pool.device)]
 
     # ------------------------------------------------------------ checkpoint state
 

@@ -1,0 +1,54 @@
+"""Classification and clustering evaluation for models with a class head q(y|x).
+
+The semi-supervised model predicts ``argmax q(y|x)``. An unsupervised clustering model
+is evaluated as in the paper (§6): each cluster k takes the label of the validation
+example with the highest q(y=k|x), and a test example gets its cluster's label.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from aae.errors import AAEError
+from aae.metrics import batched
+
+
+def predict_proba(model, x: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
+    """q(y|x) of every row of ``x`` ``(n, d)``: ``(n, K)`` on the CPU, in order."""
+    model.eval()
+    dev = model.device
+    return batched(lambda b: model.predict_proba(b.to(dev)).cpu(), x, batch_size)
+
+
+def cluster_labels(proba_val: torch.Tensor, y_val: torch.Tensor) -> torch.Tensor:
+    """Label of each cluster: that of the validation example most confidently in it. ``(K,)``.
+
+    ``proba_val`` ``(n, K)`` are cluster memberships, ``y_val`` ``(n,)`` true labels (>= 0).
+    """
+    if proba_val.ndim != 2 or len(proba_val) != len(y_val):
+        raise AAEError(
+            f"cluster evaluation needs memberships (n, K) and n labels, got {tuple(proba_val.shape)} "
+            f"and {tuple(y_val.shape)}"
+        )
+    if len(y_val) == 0:
+        raise AAEError("cluster evaluation needs labeled validation examples (data.validation > 0)")
+    if bool((y_val < 0).any()):
+        raise AAEError("cluster evaluation needs every validation example labeled")
+    n_classes = int(y_val.max()) + 1
+    k = proba_val.shape[1]
+    if k < n_classes:
+        raise AAEError(f"{k} clusters cannot name the {n_classes} classes (each cluster takes one label)")
+    return y_val[proba_val.argmax(0)]
+
+
+def predict_labels(proba: torch.Tensor, mapping: torch.Tensor | None = None) -> torch.Tensor:
+    """Predicted class of each row of ``proba`` ``(n, K)``: argmax, through ``mapping`` ``(K,)`` if given."""
+    pred = proba.argmax(1)
+    return pred if mapping is None else mapping[pred]
+
+
+def error_percent(pred: torch.Tensor, y: torch.Tensor) -> float:
+    """Percentage of ``pred`` that differ from ``y`` (both ``(n,)``)."""
+    if pred.shape != y.shape or len(y) == 0:
+        raise AAEError(f"predictions {tuple(pred.shape)} and labels {tuple(y.shape)} must be the same, non-empty size")
+    return 100.0 * float((pred != y).double().mean())

@@ -1,0 +1,372 @@
+"""AAEs that use labels or learn classes (paper §4-6).
+
+- :class:`SupervisedAAE` (Fig. 6): the decoder receives the one-hot label and the code z;
+  the adversarial phase gives z a prior, so z learns the style and the label the content.
+- :class:`SemiSupervisedAAE` (Fig. 8): the encoder q(y, z | x) has a softmax head y and a
+  style head z; one discriminator imposes a categorical distribution on y, another a
+  Gaussian on z; the decoder reconstructs from [y, z]. With ``classify=True`` a fourth
+  phase trains q(y|x) on a labeled mini-batch (semi-supervised classification, Table 2);
+  with ``classify=False`` y holds K unsupervised clusters (Fig. 9, Table 3).
+
+Both follow the phase contract of ``aae.models`` and register themselves in ``MODELS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from aae.config import Config
+from aae.errors import AAEError
+from aae.models import MODELS, build_prior, reconstruction_loss
+from aae.networks import CategoricalEncoder, Decoder, Encoder, init_normal_
+from aae.priors import Categorical, Prior
+from aae.regularizers import AdversarialRegularizer
+
+
+def adversarial_phases(
+    pairs: list[tuple[AdversarialRegularizer, torch.Tensor]],
+    optimizers: dict[str, torch.optim.Optimizer],
+    generator: torch.Generator | None,
+    amp: Callable[[], AbstractContextManager],
+) -> dict[str, torch.Tensor]:
+    """The regularization phase for one or more (regularizer, code) pairs.
+
+    First the discriminators (optimizer ``disc``) learn to tell prior samples from the
+    detached codes, then the encoder (optimizer ``gen``) learns to fool all of them at once.
+    The codes must have been computed under ``amp()`` with the encoder's graph attached.
+    """
+    with amp():
+        d_losses = [reg.discriminator_loss(z.detach(), None, generator) for reg, z in pairs]
+    d_loss = sum(loss for loss, _ in d_losses)
+    optimizers["disc"].zero_grad(set_to_none=True)
+    d_loss.backward()
+    optimizers["disc"].step()
+    discs = [reg.discriminator for reg, _ in pairs]
+    for d in discs:
+        d.requires_grad_(False)  # the generator step needs no discriminator weight gradients
+    try:
+        with amp():
+            g_loss = sum(reg.generator_loss(z, None) for reg, z in pairs)
+        optimizers["gen"].zero_grad(set_to_none=True)
+        g_loss.backward()
+        optimizers["gen"].step()
+    finally:
+        for d in discs:
+            d.requires_grad_(True)
+    out = {"disc_loss": d_loss.detach(), "gen_loss": g_loss.detach()}
+    out["disc_acc"] = torch.stack([acc.detach() for _, acc in d_losses]).mean()
+    return out
+
+
+def _check_class_labels(y: torch.Tensor, n_classes: int, what: str) -> None:
+    """Labels must be -1 (unlabeled) or in 0..n_classes-1."""
+    bad = (y < -1) | (y >= n_classes)
+    if bool(bad.any()):
+        raise AAEError(f"{what}: label {int(y[bad][0])} is outside 0..{n_classes - 1} (-1 marks an unlabeled example)")
+
+
+class SupervisedAAE(nn.Module):
+    """Style / content disentangling (paper §4, Fig. 6).
+
+    ``encoder``: x -> style z ``(n, style_dim)``; ``decoder``: [one-hot y, z] -> x; the
+    regularizer matches q(z) to its prior. Every training example needs a label.
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        decoder: Decoder,
+        regularizer: AdversarialRegularizer,
+        n_classes: int,
+        recon_loss: str = "mse",
+    ):
+        super().__init__()
+        self.encoder, self.decoder, self.regularizer = encoder, decoder, regularizer
+        self.n_classes, self.recon_loss = n_classes, recon_loss
+        self.prior: Prior = regularizer.prior
+
+    phases = ("recon", "disc", "gen")
+
+    def phase_parameters(self) -> dict[str, list[nn.Parameter]]:
+        return {
+            "recon": [*self.encoder.parameters(), *self.decoder.parameters()],
+            "disc": list(self.regularizer.discriminator.parameters()),
+            "gen": list(self.encoder.parameters()),
+        }
+
+    def check_labels(self, y: torch.Tensor) -> None:
+        """Refuse training labels the model cannot use: it needs every example labeled."""
+        _check_class_labels(y, self.n_classes, "supervised AAE")
+        n_missing = int((y < 0).sum())
+        if n_missing:
+            raise AAEError(
+                f"the supervised AAE needs every training example labeled; {n_missing} are not "
+                "(use data.n_labeled=-1, or the semisupervised model)"
+            )
+
+    def _decoder_input(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return torch.cat([F.one_hot(y, self.n_classes).to(z.dtype), z], 1)
+
+    def train_step(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        optimizers: dict[str, torch.optim.Optimizer],
+        generator: torch.Generator | None = None,
+        amp: Callable[[], AbstractContextManager] = nullcontext,
+    ) -> dict[str, torch.Tensor]:
+        """One labeled mini-batch (``x`` ``(n, d)``, ``y`` ``(n,)``) through recon, disc, gen."""
+        with amp():
+            z = self.encoder(x, generator)
+            rec = reconstruction_loss(self.decoder, self._decoder_input(z, y), x, self.recon_loss)
+        optimizers["recon"].zero_grad(set_to_none=True)
+        rec.backward()
+        optimizers["recon"].step()
+        with amp():
+            z = self.encoder(x, generator)
+        return {"recon_loss": rec.detach(), **adversarial_phases([(self.regularizer, z)], optimizers, generator, amp)}
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor, generator: torch.Generator | None = None, sample: bool = True) -> torch.Tensor:
+        """Style codes ``(n, style_dim)``."""
+        return self.encoder(x, generator, sample=sample)
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Images ``(n, d)`` of classes ``labels`` ``(n,)`` in styles ``z`` ``(n, style_dim)``."""
+        return self.decoder(self._decoder_input(z, labels.to(z.device).long()))
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if y is None:
+            raise AAEError("the supervised AAE reconstructs from the style and the label: pass labels y")
+        return self.decode(self.encoder(x, sample=False), y)
+
+    @torch.no_grad()
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``n`` images ``(n, d)`` of classes ``labels`` (uniformly drawn when None) in prior styles."""
+        z = self.prior.sample(n, generator).to(self.device)
+        if labels is None:
+            labels = torch.randint(0, self.n_classes, (n,), generator=generator)
+        return self.decode(z, labels)
+
+    @property
+    def sample_classes(self) -> int:
+        return self.n_classes
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+
+class SemiSupervisedAAE(nn.Module):
+    """q(y, z | x) with a categorical y and a style z, each matched to its prior (paper §5-6).
+
+    ``classify=True``: semi-supervised classification, with the phase ``classify`` that
+    trains q(y|x) by cross-entropy on a labeled mini-batch (``train_step(..., labeled=(x, y))``).
+    ``classify=False``: unsupervised clustering into ``encoder.n_classes`` clusters.
+    """
+
+    def __init__(
+        self,
+        encoder: CategoricalEncoder,
+        decoder: Decoder,
+        category: AdversarialRegularizer,
+        style: AdversarialRegularizer,
+        recon_loss: str = "mse",
+        classify: bool = True,
+    ):
+        super().__init__()
+        self.encoder, self.decoder = encoder, decoder
+        self.category, self.style = category, style
+        self.recon_loss, self.classify = recon_loss, classify
+        self.n_classes = encoder.n_classes
+        self.prior: Prior = style.prior  # the style prior: what codes z are matched to
+
+    @property
+    def phases(self) -> tuple[str, ...]:
+        return ("recon", "disc", "gen", "classify") if self.classify else ("recon", "disc", "gen")
+
+    @property
+    def needs_labeled_batch(self) -> bool:
+        """The trainer passes ``labeled=(x, y)`` mini-batches of labeled examples to ``train_step``."""
+        return self.classify
+
+    def phase_parameters(self) -> dict[str, list[nn.Parameter]]:
+        params = {
+            "recon": [*self.encoder.parameters(), *self.decoder.parameters()],
+            "disc": [*self.category.discriminator.parameters(), *self.style.discriminator.parameters()],
+            "gen": list(self.encoder.parameters()),
+        }
+        if self.classify:
+            params["classify"] = self.encoder.classifier_parameters()
+        return params
+
+    def check_labels(self, y: torch.Tensor) -> None:
+        """Semi-supervised training needs at least one labeled example of every class."""
+        if not self.classify:
+            return
+        _check_class_labels(y, self.n_classes, "semi-supervised AAE")
+        counts = torch.bincount(y[y >= 0].cpu(), minlength=self.n_classes)
+        missing = (counts == 0).nonzero().squeeze(1).tolist()
+        if missing:
+            raise AAEError(
+                f"class(es) {missing} have no labeled training example; the classifier could never learn them"
+            )
+
+    def _decoder_input(self, logits: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return torch.cat([torch.softmax(logits.float(), 1).to(z.dtype), z], 1)
+
+    def train_step(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        optimizers: dict[str, torch.optim.Optimizer],
+        generator: torch.Generator | None = None,
+        amp: Callable[[], AbstractContextManager] = nullcontext,
+        labeled: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """One mini-batch ``x`` ``(n, d)`` (labels unused) through recon, disc, gen, and, for the
+        semi-supervised model, ``classify`` on ``labeled = (x_l (m, d), y_l (m,))``."""
+        # (1) reconstruction from [softmax(y), z]
+        with amp():
+            logits, z = self.encoder(x, generator)
+            rec = reconstruction_loss(self.decoder, self._decoder_input(logits, z), x, self.recon_loss)
+        optimizers["recon"].zero_grad(set_to_none=True)
+        rec.backward()
+        optimizers["recon"].step()
+        # (2) regularization: categorical y and Gaussian z, both discriminators then the encoder
+        with amp():
+            logits, z = self.encoder(x, generator)
+            y_soft = torch.softmax(logits.float(), 1)
+        out = {"recon_loss": rec.detach()}
+        out.update(adversarial_phases([(self.category, y_soft), (self.style, z)], optimizers, generator, amp))
+        if not self.classify:
+            return out
+        # (3) semi-supervised classification on a labeled mini-batch
+        if labeled is None:
+            raise AAEError("the semi-supervised model's train_step needs a labeled mini-batch (labeled=(x, y))")
+        xl, yl = labeled
+        with amp():
+            logits_l, _ = self.encoder(xl, generator)
+            ce = F.cross_entropy(logits_l.float(), yl)
+        optimizers["classify"].zero_grad(set_to_none=True)
+        ce.backward()
+        optimizers["classify"].step()
+        out["classify_loss"] = ce.detach()
+        out["classify_acc"] = (logits_l.detach().argmax(1) == yl).float().mean()
+        return out
+
+    @torch.no_grad()
+    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
+        """q(y | x): ``(n, n_classes)`` probabilities (cluster memberships when unsupervised)."""
+        logits, _ = self.encoder(x)
+        return torch.softmax(logits.float(), 1)
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor, generator: torch.Generator | None = None, sample: bool = True) -> torch.Tensor:
+        """Style codes z ``(n, style_dim)``."""
+        return self.encoder(x, generator)[1]
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Images ``(n, d)`` of class / cluster ``labels`` ``(n,)`` (one-hot y) in styles ``z``."""
+        y = F.one_hot(labels.to(z.device).long(), self.n_classes).to(z.dtype)
+        return self.decoder(torch.cat([y, z], 1))
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Reconstruction from the encoder's own [softmax(y), z]; ``y`` is not used."""
+        logits, z = self.encoder(x)
+        return self.decoder(self._decoder_input(logits, z))
+
+    @torch.no_grad()
+    def heads(self) -> torch.Tensor:
+        """The image of each class / cluster with style z = 0 (cluster heads, Fig. 9): ``(K, d)``."""
+        k = self.n_classes
+        z = torch.zeros(k, self.prior.dim, device=self.device)
+        return self.decode(z, torch.arange(k))
+
+    @torch.no_grad()
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``n`` images: y one-hot of ``labels`` (drawn uniformly when None), z from the style prior."""
+        z = self.prior.sample(n, generator).to(self.device)
+        if labels is None:
+            labels = torch.randint(0, self.n_classes, (n,), generator=generator)
+        return self.decode(z, labels)
+
+    @property
+    def sample_classes(self) -> int:
+        return self.n_classes
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+
+def build_supervised(cfg: Config, data_dim: int, n_classes: int) -> SupervisedAAE:
+    """A :class:`SupervisedAAE`: ``network.code_dim`` is the style size, ``prior`` its prior."""
+    if n_classes < 1:
+        raise AAEError("the supervised AAE needs a labeled data set (the decoder receives the label)")
+    net = cfg.network
+    prior = build_prior(cfg)
+    encoder = Encoder(
+        data_dim, net.code_dim, net.hidden, net.encoder, net.noise_dim, net.dropout, net.batchnorm, net.input_noise
+    )
+    decoder = Decoder(net.code_dim + n_classes, data_dim, list(reversed(net.hidden)), net.output, net.batchnorm)
+    regularizer = AdversarialRegularizer(prior, net.code_dim, net.disc_hidden)
+    model = SupervisedAAE(encoder, decoder, regularizer, n_classes, cfg.recon_loss)
+    if net.init_std > 0:
+        init_normal_(model, net.init_std)
+    return model
+
+
+def _build_categorical(cfg: Config, data_dim: int, k: int, classify: bool) -> SemiSupervisedAAE:
+    net = cfg.network
+    style_prior = build_prior(cfg)
+    encoder = CategoricalEncoder(data_dim, k, net.code_dim, net.hidden, net.dropout, net.batchnorm, net.input_noise)
+    decoder = Decoder(k + net.code_dim, data_dim, list(reversed(net.hidden)), net.output, net.batchnorm)
+    category = AdversarialRegularizer(Categorical(k), k, net.disc_hidden)
+    style = AdversarialRegularizer(style_prior, net.code_dim, net.disc_hidden)
+    model = SemiSupervisedAAE(encoder, decoder, category, style, cfg.recon_loss, classify)
+    if net.init_std > 0:
+        init_normal_(model, net.init_std)
+    return model
+
+
+def build_semisupervised(cfg: Config, data_dim: int, n_classes: int) -> SemiSupervisedAAE:
+    """A semi-supervised :class:`SemiSupervisedAAE` with one softmax unit per class."""
+    if n_classes < 2:
+        raise AAEError("the semi-supervised AAE needs a labeled data set with at least 2 classes")
+    k = cfg.network.n_clusters
+    if k and k != n_classes:
+        raise AAEError(
+            f"network.n_clusters={k} but the semi-supervised model has one output per class ({n_classes}); "
+            "leave it 0, or use model=clustering"
+        )
+    return _build_categorical(cfg, data_dim, n_classes, classify=True)
+
+
+def build_clustering(cfg: Config, data_dim: int, n_classes: int) -> SemiSupervisedAAE:
+    """An unsupervised :class:`SemiSupervisedAAE` with ``network.n_clusters`` clusters."""
+    k = cfg.network.n_clusters
+    if k < 2:
+        raise AAEError(f"the clustering model needs network.n_clusters >= 2, got {k}")
+    if n_classes and k < n_classes:
+        raise AAEError(
+            f"network.n_clusters={k} is fewer than the {n_classes} classes: the cluster-to-label "
+            "evaluation (each cluster takes one label) could never name every class"
+        )
+    return _build_categorical(cfg, data_dim, k, classify=False)
+
+
+MODELS.update(supervised=build_supervised, semisupervised=build_semisupervised, clustering=build_clustering)
