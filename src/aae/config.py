@@ -61,8 +61,9 @@ class NetworkConfig:
 class DataConfig:
     """Which data set and how it is split."""
 
-    dataset: str = "mnist"  # mnist | fashion-mnist | path/to/file.npz or .npy
-    validation: int = 10000  # training images held out for validation
+    dataset: str = "mnist"  # mnist | fashion-mnist | svhn | svhn+extra | tfd | path/to/file.npz or .npy
+    validation: int = 10000  # training images held out for validation (tfd: its fold decides)
+    fold: int = 0  # tfd: which of the 5 official folds (0-4)
     n_labeled: int = -1  # labels kept for label-informed training (-1: all), class-balanced by seed
 
 

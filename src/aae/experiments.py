@@ -31,7 +31,7 @@ import torch
 from aae import plots
 from aae.checkpoints import atomic_write_bytes, atomic_write_json, load_tensors, save_tensors
 from aae.config import Config, from_dict, save_config
-from aae.data import Splits, load_splits
+from aae.data import Splits, as_float, load_splits
 from aae.distributed import World, broadcast_error, init_from_env, shutdown
 from aae.errors import AAEError
 from aae.metrics import batched, label_match_fraction, prior_mmd, reconstruction_mse
@@ -121,7 +121,9 @@ def _train(cfg, out, data_dir, resume, overwrite, progress, log, world: World, d
     if not world.is_main:  # process 0 speaks and writes files for all
         progress, log = False, (lambda *a: None)
     build_prior(cfg)  # a bad prior fails here, before the data are read
-    splits = load_splits(cfg.data.dataset, data_dir, cfg.data.validation, cfg.data.n_labeled, cfg.seed)
+    splits = load_splits(
+        cfg.data.dataset, data_dir, cfg.data.validation, cfg.data.n_labeled, cfg.seed, fold=cfg.data.fold
+    )
     torch.manual_seed(cfg.seed)  # weight initialisation
     model = build_model(cfg, splits.data_dim, splits.n_classes).to(device)
     trainer = Trainer(model, cfg, splits.x_train.to(device), splits.y_train.to(device), world)
@@ -298,7 +300,9 @@ def load_run(path: str | Path, device: str = "cpu") -> Run:
 
 def run_splits(run: Run, data_dir: str | None = None) -> Splits:
     cfg = run.cfg
-    return load_splits(cfg.data.dataset, data_dir, cfg.data.validation, cfg.data.n_labeled, cfg.seed)
+    return load_splits(
+        cfg.data.dataset, data_dir, cfg.data.validation, cfg.data.n_labeled, cfg.seed, fold=cfg.data.fold
+    )
 
 
 def split_tensors(splits: Splits, split: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -308,9 +312,9 @@ def split_tensors(splits: Splits, split: str) -> tuple[torch.Tensor, torch.Tenso
 
 
 def encode_split(run: Run, x: torch.Tensor, seed: int = 0) -> torch.Tensor:
-    """Codes of ``x`` in order, ``(n, code_dim)``; stochastic encoders draw with ``seed``."""
+    """Codes of ``x`` (float or uint8 pixels) in order, ``(n, code_dim)``; stochastic encoders draw with ``seed``."""
     g = torch.Generator(run.model.device).manual_seed(seed)
-    return batched(lambda b: run.model.encode(b.to(run.model.device), g), x).cpu()
+    return batched(lambda b: run.model.encode(as_float(b.to(run.model.device)), g), x).cpu()
 
 
 def evaluate(run: Run, splits: Splits, seed: int = 0) -> dict[str, Any]:
@@ -349,9 +353,10 @@ def draw_figures(run: Run, splits: Splits, seed: int = 0) -> list[Path]:
     plots.save_image_grid(p, samples, 10, 10, shape)
     paths.append(p)
     n = min(50, len(x))
-    recon = model.decode(model.encode(x[:n].to(dev), sample=False)).cpu().numpy()
+    originals = as_float(x[:n])
+    recon = model.decode(model.encode(originals.to(dev), sample=False)).cpu().numpy()
     p = fig_dir / "reconstructions.png"
-    pairs = plots.interleave_rows(x[:n].numpy(), recon, cols=10)
+    pairs = plots.interleave_rows(originals.numpy(), recon, cols=10)
     plots.save_image_grid(p, pairs, len(pairs) // 10 + (len(pairs) % 10 > 0), 10, shape)
     paths.append(p)
     if codes.shape[1] == 2:

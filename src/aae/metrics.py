@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import torch
 
+from aae.data import as_float
 from aae.priors import Prior
 
 
@@ -20,10 +21,13 @@ def batched(fn, x: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
 
 @torch.no_grad()
 def reconstruction_mse(model, x: torch.Tensor, batch_size: int = 2000) -> float:
-    """Mean squared error per data dimension between ``x`` and its reconstruction (posterior mean code)."""
+    """Mean squared error per data dimension between ``x`` and its reconstruction (posterior mean code).
+
+    ``x`` may be uint8 pixels; each batch is converted with :func:`aae.data.as_float`.
+    """
     total = 0.0
     for i in range(0, len(x), batch_size):
-        xb = x[i : i + batch_size]
+        xb = as_float(x[i : i + batch_size])
         xr = model.decode(model.encode(xb, sample=False))
         total += float(((xr.float() - xb) ** 2).sum())
     return total / x.numel()
