@@ -240,9 +240,13 @@ def search_dirs(data_dir: str | Path | None) -> list[Path]:
     return dirs
 
 
-def candidate_paths(dataset: str, filename: str, data_dir: str | Path | None = None) -> list[Path]:
-    """``<dir>/<dataset>/<filename>`` and ``<dir>/<filename>`` for each of :func:`search_dirs`, in order."""
-    return [p for d in search_dirs(data_dir) for p in (d / dataset / filename, d / filename)]
+def candidate_paths(
+    dataset: str, filename: str, data_dir: str | Path | None = None, search: list[Path] | None = None
+) -> list[Path]:
+    """``<dir>/<dataset>/<filename>`` and ``<dir>/<filename>`` for each of :func:`search_dirs`
+    (or of ``search``), in order."""
+    dirs = search_dirs(data_dir) if search is None else search
+    return [p for d in dirs for p in (d / dataset / filename, d / filename)]
 
 
 def locate(dataset: str, filename: str, data_dir: str | Path | None = None) -> Path | None:
@@ -384,21 +388,22 @@ def find_file(
     sizes: dict[str, dict[str, int]] | None = None,
     download_dir: str | Path | None = None,
     progress: bool | None = None,
+    search: list[Path] | None = None,
 ) -> Path:
     """Return a verified local copy of ``dataset/filename``, downloading it if needed.
 
-    Looks for ``<dir>/<dataset>/<filename>`` and ``<dir>/<filename>`` in :func:`search_dirs`.
-    A file found with the wrong size or checksum is an error (it is never silently replaced).
-    Downloads go to ``<download_dir>/<dataset>/`` (default: the cache). ``checksums`` and
-    ``sizes`` replace the upstream tables (tests); ``sizes`` defaults to none when
-    ``checksums`` is given.
+    Looks for ``<dir>/<dataset>/<filename>`` and ``<dir>/<filename>`` in :func:`search_dirs`
+    (or in the folders ``search``). A file found with the wrong size or checksum is an error
+    (it is never silently replaced). Downloads go to ``<download_dir>/<dataset>/`` (default:
+    the cache). ``checksums`` and ``sizes`` replace the upstream tables (tests); ``sizes``
+    defaults to none when ``checksums`` is given.
     """
     if sizes is None:
         sizes = SIZES if checksums is None else {}
     checksums = CHECKSUMS if checksums is None else checksums
     want = checksums.get(dataset, {}).get(filename)
     size = sizes.get(dataset, {}).get(filename)
-    tried = candidate_paths(dataset, filename, data_dir)
+    tried = candidate_paths(dataset, filename, data_dir, search)
     for p in tried:
         if p.is_file():
             try:
@@ -435,6 +440,66 @@ def load_idx_dataset(
         raise AAEError(f"{img_path} / {lab_path}: shapes {images.shape} and {labels.shape} do not match")
     x = torch.from_numpy(images.reshape(len(images), -1).copy())
     return x, torch.from_numpy(labels.astype(np.int64))
+
+
+@dataclass
+class FileReport:
+    """What ``aae data list`` / ``verify`` says about one known file."""
+
+    dataset: str
+    filename: str
+    path: Path | None  # where it was found first; None: missing
+    status: str  # e.g. "missing", "size ok", "verified (md5)", "checksum mismatch"
+    ok: bool  # False: found but wrong (a missing file is not a failure)
+
+
+def inspect_files(data_dir: str | Path | None = None, verify: bool = False) -> list[FileReport]:
+    """Report every file of :data:`KNOWN_FILES`: found where, and whether it is the upstream file.
+
+    Without ``verify`` only sizes are compared (fast); with it, digests too (reads every
+    file). TFD has no published checksum: ``verify`` checks that its fields are there.
+    """
+    reports = []
+    for dataset, files in KNOWN_FILES.items():
+        for filename in files:
+            path = locate(dataset, filename, data_dir)
+            if path is None:
+                reports.append(FileReport(dataset, filename, None, "missing", True))
+                continue
+            status, ok = _inspect(path, dataset, filename, verify)
+            reports.append(FileReport(dataset, filename, path, status, ok))
+    return reports
+
+
+def _inspect(path: Path, dataset: str, filename: str, verify: bool) -> tuple[str, bool]:
+    size = SIZES.get(dataset, {}).get(filename)
+    expected = CHECKSUMS.get(dataset, {}).get(filename)
+    got_size = path.stat().st_size
+    if size is not None and got_size != size:
+        return f"wrong size ({got_size:,} bytes, expected {size:,})", False
+    if expected is None:  # TFD
+        return _verify_tfd(path) if verify else ("found (no published checksum)", True)
+    if not verify:
+        return "size ok", True
+    try:
+        check_file(path, expected)
+    except AAEError:
+        return "checksum mismatch", False
+    return f"verified ({expected.split(':')[0] if ':' in expected else 'sha256'})", True
+
+
+def _verify_tfd(path: Path) -> tuple[str, bool]:
+    """Check the fields' presence and shapes from the .mat header, without reading the images."""
+    import scipy.io
+
+    try:
+        shapes = {name: shape for name, shape, _ in scipy.io.whosmat(path)}
+    except Exception as e:
+        return f"not a readable .mat file ({type(e).__name__})", False
+    missing = [f for f in TFD_FIELDS if f not in shapes]
+    if missing:
+        return f"field(s) {missing} missing", False
+    return f"fields ok ({shapes['images'][0]:,} images; no published checksum)", True
 
 
 # ---------------------------------------------------------------- MATLAB files: SVHN, TFD
