@@ -315,13 +315,19 @@ def _fetch(url: str, out: BinaryIO, offset: int, timeout: float, quiet: bool | N
         if start == 0:  # the whole file (a 200 answer, Range ignored): drop what the partial file held
             out.truncate(0)
         length = resp.headers.get("Content-Length")
-        total = start + int(length) if length and length.isdigit() else None
+        length = int(length) if length and length.isdigit() else None
+        got = 0
+        total = None if length is None else start + length
         with tqdm(
             total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024, desc=name, disable=quiet
         ) as bar:
             while block := resp.read(1 << 20):
                 out.write(block)
+                got += len(block)
                 bar.update(len(block))
+        # http.client's read(n) ends quietly on a dropped connection: compare with the promise
+        if length is not None and got < length:
+            raise ConnectionError(f"the connection closed after {got:,} of {length:,} bytes")
 
 
 def download(
