@@ -159,3 +159,16 @@ def test_module_entry_point_help():
         assert cmd in r.stdout
     r = subprocess.run([sys.executable, "-m", "aae", "presets"], capture_output=True, text=True, timeout=60)
     assert "mnist-swissroll-2d-labels" in r.stdout and "Fig. 4c" in r.stdout
+
+
+def test_conv_run_and_conv_on_tabular_data(tiny_npz, tmp_path, capsys):
+    out = tmp_path / "conv"
+    conv = ["--set", 'network.arch="conv"', "--set", "network.channels=[4,8]"]
+    assert train(tiny_npz, out, *conv, epochs=1) == 0
+    assert main(["sample", str(out), "-n", "3", "-o", str(tmp_path / "s.npy")]) == 0  # rebuilt from model.json
+    assert np.load(tmp_path / "s.npy").shape == (3, 64)
+    np.save(tmp_path / "flat.npy", np.random.default_rng(0).random((60, 15)).astype(np.float32))
+    capsys.readouterr()
+    assert main(train_args(tmp_path / "flat.npy", tmp_path / "r", 1, TINY) + conv) == 2
+    assert "network.arch='conv' needs image data" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

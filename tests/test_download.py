@@ -2,6 +2,7 @@
 
 import hashlib
 import http.server
+import json
 import re
 import threading
 
@@ -218,12 +219,18 @@ def test_data_command_errors(tmp_path, svhn_mirror, capsys):
 
 
 def test_training_reads_downloaded_svhn(tmp_path, svhn_mirror):
-    """``aae train`` with data.dataset=svhn downloads into the cache, then trains on uint8 pixels."""
+    """``aae train`` on svhn downloads into the cache, then trains convolutional networks on uint8 pixels."""
     from conftest import TINY
 
     out = tmp_path / "run"
     sets = [*TINY, 'data.dataset="svhn"', "data.validation=2", "batch_size=5"]
+    sets += ['network.arch="conv"', "network.channels=[4,8]"]
     args = ["train", "mnist-gaussian-2d", "--out", str(out), "--epochs", "1", "--quiet"]
     assert main(args + [a for s in sets for a in ("--set", s)]) == 0
     assert (tmp_path / "cache" / "aae" / "svhn" / "train_32x32.mat").is_file()
-    assert (out / "figures" / "samples.png").stat().st_size > 1000
+    for name in ("samples.png", "reconstructions.png", "manifold.png"):
+        assert (out / "figures" / name).stat().st_size > 1000
+    assert json.loads((out / "model.json").read_text())["image_shape"] == [3, 32, 32]
+    assert main(["sample", str(out), "-n", "4", "-o", str(tmp_path / "s.png")]) == 0  # colour grid
+    assert main(["encode", str(out), "--split", "train", "-o", str(tmp_path / "c.npy")]) == 0
+    assert np.load(tmp_path / "c.npy").shape == (10, 2)

@@ -125,7 +125,7 @@ def _train(cfg, out, data_dir, resume, overwrite, progress, log, world: World, d
         cfg.data.dataset, data_dir, cfg.data.validation, cfg.data.n_labeled, cfg.seed, fold=cfg.data.fold
     )
     torch.manual_seed(cfg.seed)  # weight initialisation
-    model = build_model(cfg, splits.data_dim, splits.n_classes).to(device)
+    model = build_model(cfg, splits.data_dim, splits.n_classes, splits.image_shape).to(device)
     trainer = Trainer(model, cfg, splits.x_train.to(device), splits.y_train.to(device), world)
     data_meta = {"data_dim": splits.data_dim, "n_classes": splits.n_classes, "image_shape": splits.image_shape}
 
@@ -288,14 +288,15 @@ def load_run(path: str | Path, device: str = "cpu") -> Run:
         data_dim, n_classes = int(meta["data_dim"]), int(meta["n_classes"])
     except (KeyError, TypeError, ValueError) as e:
         raise AAEError(f"{path / 'model.json'}: incomplete model description ({e})") from e
-    model = build_model(cfg, data_dim, n_classes)
+    shape = meta.get("image_shape")
+    shape = tuple(shape) if shape else None
+    model = build_model(cfg, data_dim, n_classes, shape)
     try:
         model.load_state_dict(tensors)
     except RuntimeError as e:
         raise AAEError(f"{path / 'model.safetensors'}: weights do not match the config in model.json: {e}") from e
     model.to(resolve_device(device)).eval()
-    shape = meta.get("image_shape")
-    return Run(path, cfg, model, data_dim, n_classes, tuple(shape) if shape else None)
+    return Run(path, cfg, model, data_dim, n_classes, shape)
 
 
 def run_splits(run: Run, data_dir: str | None = None) -> Splits:
