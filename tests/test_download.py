@@ -216,6 +216,7 @@ def test_data_command_errors(tmp_path, svhn_mirror, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: svhn file train_32x32.mat not found") and "404" in err and "\n" == err[-1]
     assert err.count("\n") == 1
+    assert list((tmp_path / "d" / "svhn").iterdir()) == []  # no empty .part left behind
 
 
 def test_training_reads_downloaded_svhn(tmp_path, svhn_mirror):

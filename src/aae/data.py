@@ -366,6 +366,9 @@ def download(
             except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
                 out.flush()
                 kept = os.fstat(out.fileno()).st_size
+                if not kept:  # nothing to resume: leave no empty file behind
+                    part.unlink()
+                    raise AAEError(f"download of {url} failed ({type(e).__name__}: {e})") from e
                 raise AAEError(
                     f"download of {url} failed ({type(e).__name__}: {e}); {kept:,} bytes kept in {part}, "
                     "the next attempt resumes from there"
