@@ -1,3 +1,4 @@
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ def _seed_and_isolate(monkeypatch, tmp_path):
     np.random.seed(0)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("AAE_DATA", raising=False)
+    monkeypatch.delenv("AAE_MIRROR", raising=False)
 
 
 @pytest.fixture
@@ -59,3 +61,55 @@ def train_args(npz, out, epochs: int, sets: list[str]) -> list[str]:
     for s in [f'data.dataset="{npz}"', *sets]:
         args += ["--set", s]
     return args
+
+
+def write_svhn_file(path: Path, n: int, seed: int = 0, labels=None) -> dict:
+    """An SVHN-layout .mat file (``X`` uint8 32x32x3xN, ``y`` Nx1 in 1..10); returns X, y and its md5 entry."""
+    import scipy.io
+
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (32, 32, 3, n)).astype(np.uint8)
+    y = np.asarray(labels if labels is not None else np.arange(n) % 10 + 1, dtype=np.uint8).reshape(n, 1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scipy.io.savemat(path, {"X": images, "y": y})
+    return {"X": images, "y": y, "md5": "md5:" + hashlib.md5(path.read_bytes()).hexdigest()}
+
+
+def write_svhn_set(folder: Path, n_train: int = 12, n_test: int = 5, n_extra: int = 7) -> dict:
+    """train/test/extra SVHN files in ``folder``; returns the ``checksums`` table for them."""
+    sums = {}
+    for name, n, seed in (
+        ("train_32x32.mat", n_train, 0),
+        ("test_32x32.mat", n_test, 1),
+        ("extra_32x32.mat", n_extra, 2),
+    ):
+        sums[name] = write_svhn_file(folder / name, n, seed)["md5"]
+    return {"svhn": sums}
+
+
+def write_tfd_file(path: Path, n: int = 40, side: int = 48, seed: int = 0, drop: str | None = None) -> dict:
+    """A TFD-layout .mat file: images N x side x side uint8, folds N x 5, labs_ex, labs_id (N x 1).
+
+    Every 4th face is unlabeled (fold value 0, labs_ex -1, except face 0 with a stray 5);
+    in fold k labeled face i is train, valid or test as 1 + (i + k) % 3 says. ``drop``
+    leaves one field out.
+    """
+    import scipy.io
+
+    rng = np.random.default_rng(seed)
+    i = np.arange(n)
+    labeled = i % 4 != 0
+    folds = np.stack([np.where(labeled, 1 + (i + k) % 3, 0) for k in range(5)], 1).astype(np.double)
+    labs_ex = np.where(labeled, i % 7 + 1, -1)
+    labs_ex[0] = 5
+    fields = {
+        "images": rng.integers(0, 256, (n, side, side)).astype(np.uint8),
+        "folds": folds,
+        "labs_ex": labs_ex.reshape(n, 1).astype(np.double),
+        "labs_id": (i // 3).reshape(n, 1).astype(np.double),
+    }
+    if drop:
+        del fields[drop]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scipy.io.savemat(path, fields)
+    return fields

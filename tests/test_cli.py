@@ -224,4 +224,16 @@ def test_semisupervised_bad_labels_are_one_line_errors(tiny_npz, tmp_path, capsy
     np.savez(tmp_path / "neg.npz", x=d["x"], y=y)
     assert main(cat_args(tmp_path / "neg.npz", tmp_path / "r", "mnist-semisupervised-all")) == 2
     assert "-1 for an unlabeled example; got -3" in capsys.readouterr().err
+
+
+def test_conv_run_and_conv_on_tabular_data(tiny_npz, tmp_path, capsys):
+    out = tmp_path / "conv"
+    conv = ["--set", 'network.arch="conv"', "--set", "network.channels=[4,8]"]
+    assert train(tiny_npz, out, *conv, epochs=1) == 0
+    assert main(["sample", str(out), "-n", "3", "-o", str(tmp_path / "s.npy")]) == 0  # rebuilt from model.json
+    assert np.load(tmp_path / "s.npy").shape == (3, 64)
+    np.save(tmp_path / "flat.npy", np.random.default_rng(0).random((60, 15)).astype(np.float32))
+    capsys.readouterr()
+    assert main(train_args(tmp_path / "flat.npy", tmp_path / "r", 1, TINY) + conv) == 2
+    assert "network.arch='conv' needs image data" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -119,3 +121,29 @@ def test_label_weight_balances_labeled_examples():
     weighted = reg.generator_loss(z, y)
     reg.label_weight = 1.0
     assert reg._weights(y) is None and not torch.allclose(weighted, reg.generator_loss(z, y))
+
+
+@pytest.mark.parametrize("kind", ["deterministic", "gaussian", "universal"])
+@pytest.mark.parametrize("shape", [(28, 28), (3, 32, 32), (48, 48)])
+def test_conv_model_train_step(kind, shape):
+    d = math.prod(shape)
+    cfg = apply_overrides(
+        tiny_cfg(),
+        [f'network.encoder="{kind}"', "network.noise_dim=2", 'network.arch="conv"', "network.channels=[4,8]"],
+    )
+    model = build_model(cfg, d, 10, image_shape=shape)
+    opts = {n: torch.optim.SGD(p, lr=0.01) for n, p in model.phase_parameters().items()}
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x, y = torch.rand(6, d), torch.full((6,), -1)
+    out = model.train_step(x, y, opts, torch.Generator().manual_seed(0))
+    assert set(out) == {"recon_loss", "disc_loss", "disc_acc", "gen_loss"}
+    assert all(torch.isfinite(v) for v in out.values())
+    after = model.state_dict()
+    assert not torch.equal(before["encoder.net.conv.0.weight"], after["encoder.net.conv.0.weight"])
+    assert not torch.equal(before["decoder.net.deconv.0.weight"], after["decoder.net.deconv.0.weight"])
+
+
+def test_conv_on_tabular_data_is_refused():
+    cfg = apply_overrides(tiny_cfg(), ['network.arch="conv"'])
+    with pytest.raises(AAEError, match="network.arch='conv' needs image data"):
+        build_model(cfg, 20, 10)

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -74,3 +76,54 @@ def test_init_normal():
     init_normal_(net, 0.01)
     w = net[0].weight
     assert abs(w.std().item() - 0.01) < 5e-4 and net[0].bias.abs().max() == 0
+
+
+IMAGE_SHAPES = [(28, 28), (3, 32, 32), (48, 48)]
+
+
+@pytest.mark.parametrize("shape", IMAGE_SHAPES)
+@pytest.mark.parametrize("kind", ["deterministic", "gaussian", "universal"])
+def test_conv_encoder_and_decoder_shapes(shape, kind):
+    d = math.prod(shape)
+    enc = Encoder(d, 3, kind=kind, noise_dim=2, arch="conv", image_shape=shape, channels=[4, 8, 8])
+    assert [m.stride for m in enc.net.conv if isinstance(m, torch.nn.Conv2d)] == [(2, 2)] * 3
+    assert enc.net.conv[0].in_channels == (shape[0] if len(shape) == 3 else 1)
+    x = torch.rand(5, d)
+    z = enc(x, torch.Generator().manual_seed(0))
+    assert z.shape == (5, 3)
+    dec = Decoder(3, d, output="sigmoid", arch="conv", image_shape=shape, channels=[4, 8, 8])
+    xr = dec(z)
+    assert xr.shape == (5, d) and xr.min() >= 0 and xr.max() <= 1
+    torch.testing.assert_close(torch.sigmoid(dec.logits(z)), xr)
+    lin = Decoder(3, d, output="linear", arch="conv", image_shape=shape, channels=[4, 8, 8])
+    torch.testing.assert_close(lin(z), lin.logits(z))
+    if kind == "gaussian":
+        mu, logvar = enc.stats(x)
+        assert mu.shape == logvar.shape == (5, 3)
+
+
+def test_conv_universal_encoder_uses_its_noise():
+    enc = Encoder(784, 2, kind="universal", noise_dim=4, arch="conv", image_shape=(28, 28), channels=[4])
+    assert enc.net.out.in_features == 4 * 14 * 14 + 4
+    x = torch.rand(3, 784)
+    a, b = enc(x, torch.Generator().manual_seed(1)), enc(x, torch.Generator().manual_seed(2))
+    assert not torch.allclose(a, b)
+    torch.testing.assert_close(a, enc(x, torch.Generator().manual_seed(1)))
+
+
+def test_conv_needs_images():
+    with pytest.raises(AAEError, match="needs image data.*tabular"):
+        Encoder(30, 2, arch="conv", image_shape=None)
+    with pytest.raises(AAEError, match=r"image shape \(3, 8, 8\) does not match the 100 values"):
+        Decoder(2, 100, arch="conv", image_shape=(3, 8, 8))
+    with pytest.raises(AAEError, match="below 1x1; use fewer network.channels"):
+        Encoder(64, 2, arch="conv", image_shape=(8, 8), channels=[4, 4, 4, 4])
+    with pytest.raises(AAEError, match="unknown network arch 'rnn'"):
+        Encoder(64, 2, arch="rnn")
+
+
+def test_init_normal_reaches_conv_layers():
+    dec = Decoder(2, 784, arch="conv", image_shape=(28, 28), channels=[64])
+    init_normal_(dec, 0.01)
+    w = dec.net.deconv[0].weight
+    assert abs(w.std().item() - 0.01) < 1e-3 and dec.net.deconv[0].bias.abs().max() == 0

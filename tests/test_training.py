@@ -113,3 +113,17 @@ def test_batch_larger_than_data_is_refused():
     tr.cfg.batch_size = 1000
     with pytest.raises(AAEError, match="batch_size=1000"):
         Trainer(tr.model, tr.cfg, tr.x, tr.y)
+
+
+def test_uint8_data_train_like_their_float_values():
+    """Large image sets stay uint8 and are converted per mini-batch: the same run as float32 / 255."""
+    cfg = Config(network=NetworkConfig(code_dim=2, hidden=[16], disc_hidden=[8]), batch_size=20, epochs=2)
+    x = torch.randint(0, 256, (60, 12), generator=torch.Generator().manual_seed(5), dtype=torch.uint8)
+    y = torch.full((60,), -1)
+    runs = []
+    for data in (x, x.float() / 255.0):
+        torch.manual_seed(0)
+        t = Trainer(build_model(cfg, 12, 0), cfg, data, y)
+        t.fit(2)
+        runs.append(weights(t.model))
+    assert all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])

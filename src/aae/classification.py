@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from aae.data import as_float
 from aae.errors import AAEError
 from aae.metrics import batched
 
@@ -17,7 +18,7 @@ def predict_proba(model, x: torch.Tensor, batch_size: int = 2000) -> torch.Tenso
     """q(y|x) of every row of ``x`` ``(n, d)``: ``(n, K)`` on the CPU, in order."""
     model.eval()
     dev = model.device
-    return batched(lambda b: model.predict_proba(b.to(dev)).cpu(), x, batch_size)
+    return batched(lambda b: model.predict_proba(as_float(b).to(dev)).cpu(), x, batch_size)
 
 
 def cluster_labels(proba_val: torch.Tensor, y_val: torch.Tensor) -> torch.Tensor:

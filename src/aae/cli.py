@@ -1,4 +1,4 @@
-"""The ``aae`` command line: train, presets, encode, sample, plot.
+"""The ``aae`` command line: train, presets, encode, sample, plot, data.
 
 User errors (:class:`AAEError`) print one ``error:`` line and exit with status 2.
 """
@@ -6,6 +6,7 @@ User errors (:class:`AAEError`) print one ``error:`` line and exit with status 2
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -18,7 +19,7 @@ EPILOG = "Data are looked up in --data-dir, then $AAE_DATA, then ~/.cache/aae (d
 
 
 def _add_data_dir(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", help="folder holding mnist/ and fashion-mnist/ IDX .gz files")
+    p.add_argument("--data-dir", help="folder holding mnist/, fashion-mnist/, svhn/ and tfd/ (see `aae data list`)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +92,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plot", help="re-draw the figures of a run into <run>/figures")
     p.add_argument("run", type=Path, help="run directory")
     _add_data_dir(p)
+
+    p = sub.add_parser(
+        "data",
+        help="list, download or verify the data sets",
+        epilog=EPILOG + " $AAE_MIRROR=URL is tried first for downloads, as URL/<data set>/<file>.",
+        description="Which data sets are found where; fetch them (size and checksum verified); re-check them.",
+    )
+    data_sub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    q = data_sub.add_parser("list", help="where each known file is found, its size, and whether the size is right")
+    _add_data_dir(q)
+    q = data_sub.add_parser(
+        "download",
+        help="download a data set and verify it",
+        description="Download into <data-dir>/<data set>/ (default: the cache, ~/.cache/aae); an interrupted "
+        "download resumes from its .part file.",
+    )
+    q.add_argument("name", choices=["mnist", "fashion-mnist", "svhn", "svhn-extra", "tfd"])
+    _add_data_dir(q)
+    q = data_sub.add_parser("verify", help="check every file found against its published size and checksum")
+    _add_data_dir(q)
     return parser
 
 
@@ -208,6 +229,57 @@ def cmd_plot(args) -> int:
     return 0
 
 
+def cmd_data(args) -> int:
+    from aae import data
+
+    if args.data_command == "download":
+        return _data_download(args.name, args.data_dir)
+    verify = args.data_command == "verify"
+    where = [f"{args.data_dir} (--data-dir)"] if args.data_dir else []
+    if os.environ.get("AAE_DATA"):
+        where.append(f"{os.environ['AAE_DATA']} ($AAE_DATA)")
+    where.append(f"{data.cache_dir()} (cache; downloads go here)")
+    print("looked in, in order: " + ", ".join(where))
+    reports = data.inspect_files(args.data_dir, verify)
+    for r in reports:
+        size = _human_bytes(r.path.stat().st_size) if r.path else "-"
+        where = str(r.path) if r.path else _how_to_get(r.dataset, r.filename)
+        print(f"{r.dataset:<14}{r.filename:<28}{size:>10}  {r.status:<32}{where}")
+    bad = [str(r.path) for r in reports if not r.ok]
+    if bad:
+        raise AAEError(f"{len(bad)} file(s) are not the upstream files: {', '.join(bad)}")
+    return 0
+
+
+def _data_download(name: str, data_dir: str | None) -> int:
+    from aae import data
+
+    if name == "tfd":
+        raise AAEError(data.TFD_HOW_TO_GET)
+    folder, files = data.DOWNLOADS[name]
+    # with --data-dir the files go there, so only that folder counts as already having them
+    search = [Path(data_dir)] if data_dir else None
+    for filename in files:
+        path = data.find_file(folder, filename, data_dir, download_dir=data_dir, search=search, progress=None)
+        print(f"{folder}/{filename}: {path} (verified)")
+    return 0
+
+
+def _how_to_get(dataset: str, filename: str) -> str:
+    if dataset == "tfd":
+        return "on request only: put it in <data-dir>/tfd/"
+    name = "svhn-extra" if filename.startswith("extra") else dataset
+    return f"aae data download {name}"
+
+
+def _human_bytes(n: int) -> str:
+    for unit in ("B", "KiB", "MiB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.2f} GiB"
+
+
 def _check_output(path: Path, suffixes: tuple[str, ...]) -> None:
     if path.suffix not in suffixes:
         raise AAEError(f"output {path} must end in {' or '.join(suffixes)}")
@@ -222,6 +294,7 @@ COMMANDS = {
     "sample": cmd_sample,
     "classify": cmd_classify,
     "plot": cmd_plot,
+    "data": cmd_data,
 }
 
 

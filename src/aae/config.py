@@ -45,12 +45,14 @@ class ScheduleConfig:
 
 @dataclass
 class NetworkConfig:
-    """Sizes and kinds of the encoder, decoder and discriminator MLPs."""
+    """Sizes and kinds of the encoder, decoder and discriminator networks."""
 
     code_dim: int = 2
     encoder: str = "deterministic"  # deterministic | gaussian | universal
     noise_dim: int = 0  # noise inputs of the universal encoder
-    hidden: list[int] = field(default_factory=lambda: [1000, 1000])  # encoder; decoder mirrors it
+    arch: str = "mlp"  # mlp | conv (encoder and decoder; images only; the discriminator is an MLP on codes)
+    hidden: list[int] = field(default_factory=lambda: [1000, 1000])  # mlp encoder; decoder mirrors it
+    channels: list[int] = field(default_factory=lambda: [32, 64, 128])  # conv: per stride-2 layer; decoder mirrors
     disc_hidden: list[int] = field(default_factory=lambda: [1000, 1000])
     output: str = "sigmoid"  # decoder output: sigmoid (data in [0, 1]) | linear
     init_std: float = 0.0  # > 0: weights N(0, init_std²) as in the paper; 0: PyTorch default
@@ -64,8 +66,9 @@ class NetworkConfig:
 class DataConfig:
     """Which data set and how it is split."""
 
-    dataset: str = "mnist"  # mnist | fashion-mnist | path/to/file.npz or .npy
-    validation: int = 10000  # training images held out for validation
+    dataset: str = "mnist"  # mnist | fashion-mnist | svhn | svhn+extra | tfd | path/to/file.npz or .npy
+    validation: int = 10000  # training images held out for validation (tfd: its fold decides)
+    fold: int = 0  # tfd: which of the 5 official folds (0-4)
     n_labeled: int = -1  # labels kept for label-informed training (-1: all), class-balanced by seed
 
 

@@ -32,7 +32,7 @@ from aae import plots
 from aae.checkpoints import atomic_write_bytes, atomic_write_json, load_tensors, save_tensors
 from aae.classification import cluster_labels, error_percent, predict_labels, predict_proba
 from aae.config import Config, from_dict, save_config
-from aae.data import Splits, load_splits
+from aae.data import Splits, as_float, load_splits
 from aae.distributed import World, broadcast_error, init_from_env, shutdown
 from aae.errors import AAEError
 from aae.metrics import batched, label_match_fraction, prior_mmd, reconstruction_mse
@@ -122,9 +122,11 @@ def _train(cfg, out, data_dir, resume, overwrite, progress, log, world: World, d
     if not world.is_main:  # process 0 speaks and writes files for all
         progress, log = False, (lambda *a: None)
     build_prior(cfg)  # a bad prior fails here, before the data are read
-    splits = load_splits(cfg.data.dataset, data_dir, cfg.data.validation, cfg.data.n_labeled, cfg.seed)
+    splits = load_splits(
+        cfg.data.dataset, data_dir, cfg.data.validation, cfg.data.n_labeled, cfg.seed, fold=cfg.data.fold
+    )
     torch.manual_seed(cfg.seed)  # weight initialisation
-    model = build_model(cfg, splits.data_dim, splits.n_classes).to(device)
+    model = build_model(cfg, splits.data_dim, splits.n_classes, splits.image_shape).to(device)
     trainer = Trainer(model, cfg, splits.x_train.to(device), splits.y_train.to(device), world)
     data_meta = {"data_dim": splits.data_dim, "n_classes": splits.n_classes, "image_shape": splits.image_shape}
 
@@ -287,19 +289,22 @@ def load_run(path: str | Path, device: str = "cpu") -> Run:
         data_dim, n_classes = int(meta["data_dim"]), int(meta["n_classes"])
     except (KeyError, TypeError, ValueError) as e:
         raise AAEError(f"{path / 'model.json'}: incomplete model description ({e})") from e
-    model = build_model(cfg, data_dim, n_classes)
+    shape = meta.get("image_shape")
+    shape = tuple(shape) if shape else None
+    model = build_model(cfg, data_dim, n_classes, shape)
     try:
         model.load_state_dict(tensors)
     except RuntimeError as e:
         raise AAEError(f"{path / 'model.safetensors'}: weights do not match the config in model.json: {e}") from e
     model.to(resolve_device(device)).eval()
-    shape = meta.get("image_shape")
-    return Run(path, cfg, model, data_dim, n_classes, tuple(shape) if shape else None)
+    return Run(path, cfg, model, data_dim, n_classes, shape)
 
 
 def run_splits(run: Run, data_dir: str | None = None) -> Splits:
     cfg = run.cfg
-    return load_splits(cfg.data.dataset, data_dir, cfg.data.validation, cfg.data.n_labeled, cfg.seed)
+    return load_splits(
+        cfg.data.dataset, data_dir, cfg.data.validation, cfg.data.n_labeled, cfg.seed, fold=cfg.data.fold
+    )
 
 
 def split_tensors(splits: Splits, split: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -309,9 +314,9 @@ def split_tensors(splits: Splits, split: str) -> tuple[torch.Tensor, torch.Tenso
 
 
 def encode_split(run: Run, x: torch.Tensor, seed: int = 0) -> torch.Tensor:
-    """Codes of ``x`` in order, ``(n, code_dim)``; stochastic encoders draw with ``seed``."""
+    """Codes of ``x`` (float or uint8 pixels) in order, ``(n, code_dim)``; stochastic encoders draw with ``seed``."""
     g = torch.Generator(run.model.device).manual_seed(seed)
-    return batched(lambda b: run.model.encode(b.to(run.model.device), g), x).cpu()
+    return batched(lambda b: run.model.encode(as_float(b.to(run.model.device)), g), x).cpu()
 
 
 def evaluate(run: Run, splits: Splits, seed: int = 0) -> dict[str, Any]:
@@ -380,9 +385,10 @@ def draw_figures(run: Run, splits: Splits, seed: int = 0) -> list[Path]:
     plots.save_image_grid(p, samples, 10, 10, shape)
     paths.append(p)
     n = min(50, len(x))
-    recon = model.reconstruct(x[:n].to(dev), y[:n].to(dev)).cpu().numpy()
+    originals = as_float(x[:n])
+    recon = model.reconstruct(originals.to(dev), y[:n].to(dev)).cpu().numpy()
     p = fig_dir / "reconstructions.png"
-    pairs = plots.interleave_rows(x[:n].numpy(), recon, cols=10)
+    pairs = plots.interleave_rows(originals.numpy(), recon, cols=10)
     plots.save_image_grid(p, pairs, len(pairs) // 10 + (len(pairs) % 10 > 0), 10, shape)
     paths.append(p)
     if model.sample_classes and not isinstance(model, AdversarialAutoencoder):
@@ -396,7 +402,7 @@ def draw_figures(run: Run, splits: Splits, seed: int = 0) -> list[Path]:
         # one row per class / cluster (Fig. 9): its head (style z = 0), then test images assigned to it
         assigned = predict_proba(model, x).argmax(1)
         p = fig_dir / "clusters.png"
-        plots.cluster_rows(p, model.heads().cpu().numpy(), x.numpy(), assigned.numpy(), shape)
+        plots.cluster_rows(p, model.heads().cpu().numpy(), as_float(x).numpy(), assigned.numpy(), shape)
         paths.append(p)
     if codes.shape[1] == 2 and isinstance(model, AdversarialAutoencoder):
         prior = model.prior

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import torch
 
+from aae.data import as_float
 from aae.priors import Prior
 
 
@@ -23,10 +24,11 @@ def reconstruction_mse(model, x: torch.Tensor, y: torch.Tensor | None = None, ba
     """Mean squared error per data dimension between ``x`` and ``model.reconstruct(x, y)``.
 
     ``y`` (labels) matters only to models whose decoder takes the label (the supervised AAE).
+    ``x`` may be uint8 pixels; each batch is converted with :func:`aae.data.as_float`.
     """
     total = 0.0
     for i in range(0, len(x), batch_size):
-        xb = x[i : i + batch_size]
+        xb = as_float(x[i : i + batch_size])
         xr = model.reconstruct(xb, None if y is None else y[i : i + batch_size])
         total += float(((xr.float() - xb) ** 2).sum())
     return total / x.numel()

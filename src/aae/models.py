@@ -8,7 +8,7 @@ new models (semi-supervised, VAE, WAE) are new classes here, not flags in the tr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 
 import torch
@@ -155,8 +155,13 @@ def build_prior(cfg: Config) -> Prior:
     return make_prior(name, cfg.network.code_dim, **kwargs)
 
 
-def build_aae(cfg: Config, data_dim: int, n_classes: int) -> AdversarialAutoencoder:
-    """An :class:`AdversarialAutoencoder` as ``cfg`` describes, for data of ``data_dim`` features."""
+def build_aae(
+    cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None
+) -> AdversarialAutoencoder:
+    """An :class:`AdversarialAutoencoder` as ``cfg`` describes, for data of ``data_dim`` features.
+
+    ``image_shape`` (``(h, w)`` or ``(c, h, w)``) is needed by ``network.arch = "conv"``.
+    """
     net = cfg.network
     prior = build_prior(cfg)
     name = cfg.prior["name"]
@@ -168,10 +173,19 @@ def build_aae(cfg: Config, data_dim: int, n_classes: int) -> AdversarialAutoenco
                 f"use_labels=true needs a prior with a component per class ({n_classes}); "
                 f"prior {name!r} has {prior.n_classes}"
             )
+    arch = {"arch": net.arch, "image_shape": image_shape, "channels": net.channels}
     encoder = Encoder(
-        data_dim, net.code_dim, net.hidden, net.encoder, net.noise_dim, net.dropout, net.batchnorm, net.input_noise
+        data_dim,
+        net.code_dim,
+        net.hidden,
+        net.encoder,
+        net.noise_dim,
+        net.dropout,
+        batchnorm=net.batchnorm,
+        input_noise=net.input_noise,
+        **arch,
     )
-    decoder = Decoder(net.code_dim, data_dim, list(reversed(net.hidden)), net.output, net.batchnorm)
+    decoder = Decoder(net.code_dim, data_dim, list(reversed(net.hidden)), net.output, batchnorm=net.batchnorm, **arch)
     regularizer = None
     if cfg.regularize:
         regularizer = AdversarialRegularizer(
@@ -183,14 +197,14 @@ def build_aae(cfg: Config, data_dim: int, n_classes: int) -> AdversarialAutoenco
     return model
 
 
-#: model name (``Config.model``) -> builder ``(cfg, data_dim, n_classes) -> nn.Module``
-MODELS: dict[str, Callable[[Config, int, int], nn.Module]] = {"aae": build_aae}
+#: model name (``Config.model``) -> builder ``(cfg, data_dim, n_classes, image_shape=None) -> nn.Module``
+MODELS: dict[str, Callable[..., nn.Module]] = {"aae": build_aae}
 
 
-def build_model(cfg: Config, data_dim: int, n_classes: int) -> nn.Module:
-    """The model ``cfg.model`` names, for data of ``data_dim`` features and ``n_classes`` labels."""
+def build_model(cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None) -> nn.Module:
+    """The model ``cfg.model`` for data of ``data_dim`` features (images of ``image_shape``, if any)."""
     from aae import semisupervised  # noqa: F401  (registers its models in MODELS)
 
     if cfg.model not in MODELS:
         raise AAEError(f"unknown model {cfg.model!r}; choose one of {sorted(MODELS)}")
-    return MODELS[cfg.model](cfg, data_dim, n_classes)
+    return MODELS[cfg.model](cfg, data_dim, n_classes, image_shape=image_shape)

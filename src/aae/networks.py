@@ -1,12 +1,18 @@
-"""MLP building blocks: encoders (three kinds, paper §2), decoder, discriminator.
+"""Building blocks: encoders (three kinds, paper §2), decoder, discriminator; MLP or convolutional.
 
 Shapes: data ``x`` is ``(n, data_dim)`` in [0, 1] (flattened images), codes ``z`` are
 ``(n, code_dim)``. The paper's default is two hidden layers of 1000 ReLU units for all
-three networks, a linear code layer and a sigmoid decoder output.
+three networks, a linear code layer and a sigmoid decoder output (``arch="mlp"``).
+
+``arch="conv"`` (images only) gives the encoder stride-2 convolutions and a linear code
+layer, and the decoder a linear layer and stride-2 transposed convolutions; inputs and
+outputs stay flattened ``(n, c*h*w)`` rows, reshaped with the image shape inside. The
+discriminator sees codes, not images, so it is always an MLP.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -15,6 +21,7 @@ from torch import nn
 from aae.errors import AAEError
 
 ENCODER_KINDS = ("deterministic", "gaussian", "universal")
+ARCHS = ("mlp", "conv")
 
 
 def mlp(
@@ -46,9 +53,9 @@ def mlp(
 
 
 def init_normal_(module: nn.Module, std: float) -> None:
-    """Re-initialise every Linear layer with weights N(0, std²) and zero biases (paper appendix)."""
+    """Re-initialise every linear and convolution layer with weights N(0, std²), zero biases (paper appendix)."""
     for m in module.modules():
-        if isinstance(m, nn.Linear):
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.normal_(m.weight, 0.0, std)
             nn.init.zeros_(m.bias)
 
@@ -60,6 +67,92 @@ def corrupt(x: torch.Tensor, std: float, generator: torch.Generator | None) -> t
     return x + std * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
 
 
+def image_chw(image_shape: Sequence[int] | None, data_dim: int) -> tuple[int, int, int]:
+    """``(channels, height, width)`` of flattened images of ``data_dim`` values; ``(h, w)`` means one channel."""
+    if image_shape is None:
+        raise AAEError(
+            "network.arch='conv' needs image data, and this data set has no image shape (tabular data or "
+            "non-square arrays); use network.arch='mlp'"
+        )
+    shape = tuple(int(s) for s in image_shape)
+    if len(shape) == 2:
+        shape = (1, *shape)
+    if len(shape) != 3 or math.prod(shape) != data_dim:
+        raise AAEError(f"image shape {tuple(image_shape)} does not match the {data_dim} values of each example")
+    return shape
+
+
+def conv_sizes(height: int, width: int, n_layers: int) -> list[tuple[int, int]]:
+    """Spatial sizes before and after each stride-2 layer (kernel 4, padding 1: halves, rounding down)."""
+    sizes = [(height, width)]
+    for _ in range(n_layers):
+        h, w = sizes[-1]
+        if h < 2 or w < 2:
+            raise AAEError(
+                f"{n_layers} stride-2 convolutions shrink {height}x{width} images below 1x1; use fewer network.channels"
+            )
+        sizes.append((h // 2, w // 2))
+    return sizes
+
+
+class ConvEncoderNet(nn.Module):
+    """``(n, c*h*w + extra) -> (n, out_dim)``: stride-2 convolutions (kernel 4, ReLU) on the image
+    part, then one linear layer on the flattened features and the ``extra`` inputs (the universal
+    encoder's noise, which thus enters after the convolutions)."""
+
+    def __init__(
+        self, image_shape: tuple[int, int, int], channels: Sequence[int], out_dim: int, extra: int = 0, dropout=0.0
+    ):
+        super().__init__()
+        if not channels:
+            raise AAEError("network.arch='conv' needs at least one entry in network.channels")
+        self.image_shape = image_shape
+        c, h, w = image_shape
+        layers: list[nn.Module] = []
+        for ch in channels:
+            layers += [nn.Conv2d(c, ch, 4, stride=2, padding=1), nn.ReLU()]
+            c = ch
+        self.conv = nn.Sequential(*layers)
+        fh, fw = conv_sizes(h, w, len(channels))[-1]
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.out = nn.Linear(c * fh * fw + extra, out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        d = math.prod(self.image_shape)
+        h = self.conv(x[:, :d].reshape(-1, *self.image_shape)).flatten(1)
+        if x.shape[1] > d:
+            h = torch.cat([h, x[:, d:]], 1)
+        return self.out(self.dropout(h))
+
+
+class ConvDecoderNet(nn.Module):
+    """``(n, code_dim) -> (n, c*h*w)`` before the output activation: a linear layer (ReLU) to the
+    smallest feature map, then stride-2 transposed convolutions mirroring :class:`ConvEncoderNet`'s
+    (ReLU between them), the last one to the image's channels."""
+
+    def __init__(self, code_dim: int, image_shape: tuple[int, int, int], channels: Sequence[int]):
+        super().__init__()
+        if not channels:
+            raise AAEError("network.arch='conv' needs at least one entry in network.channels")
+        c, h, w = image_shape
+        sizes = conv_sizes(h, w, len(channels))[::-1]  # smallest first
+        chans = list(reversed(channels))
+        self.start = (chans[0], *sizes[0])
+        self.inp = nn.Sequential(nn.Linear(code_dim, math.prod(self.start)), nn.ReLU())
+        layers: list[nn.Module] = []
+        for i, (c_in, c_out) in enumerate(zip(chans, [*chans[1:], c])):
+            (h0, w0), (h1, w1) = sizes[i], sizes[i + 1]
+            # each transposed convolution doubles the size; output_padding adds back the row or
+            # column that the encoder's rounding down dropped (odd sizes such as 7 in 28 -> 14 -> 7 -> 3)
+            layers.append(nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, output_padding=(h1 - 2 * h0, w1 - 2 * w0)))
+            if i < len(chans) - 1:
+                layers.append(nn.ReLU())
+        self.deconv = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.deconv(self.inp(z).reshape(-1, *self.start)).flatten(1)
+
+
 class Encoder(nn.Module):
     """q(z|x). ``forward(x, generator) -> z`` of shape ``(n, code_dim)``.
 
@@ -67,6 +160,9 @@ class Encoder(nn.Module):
       - ``deterministic``: z = f(x)
       - ``gaussian``: z ~ N(μ(x), σ(x)²), reparameterised; ``stats(x)`` gives (μ, log σ²)
       - ``universal``: z = f(x, η), η ~ N(0, I) of size ``noise_dim`` concatenated to x
+
+    ``arch="conv"`` replaces the MLP by :class:`ConvEncoderNet` (``hidden`` unused; ``channels``
+    per stride-2 layer; ``image_shape`` ``(h, w)`` or ``(c, h, w)`` of the flattened inputs).
     """
 
     def __init__(
@@ -79,6 +175,9 @@ class Encoder(nn.Module):
         dropout: float = 0.0,
         batchnorm: bool = False,
         input_noise: float = 0.0,
+        arch: str = "mlp",
+        image_shape: Sequence[int] | None = None,
+        channels: Sequence[int] = (32, 64, 128),
     ):
         super().__init__()
         if kind not in ENCODER_KINDS:
@@ -88,7 +187,12 @@ class Encoder(nn.Module):
         self.kind, self.code_dim, self.input_noise = kind, code_dim, input_noise
         self.noise_dim = noise_dim if kind == "universal" else 0
         out = 2 * code_dim if kind == "gaussian" else code_dim
-        self.net = mlp(data_dim + self.noise_dim, hidden, out, dropout=dropout, batchnorm=batchnorm)
+        if arch == "conv":
+            self.net = ConvEncoderNet(image_chw(image_shape, data_dim), channels, out, self.noise_dim, dropout)
+        elif arch == "mlp":
+            self.net = mlp(data_dim + self.noise_dim, hidden, out, dropout=dropout, batchnorm=batchnorm)
+        else:
+            raise AAEError(f"unknown network arch {arch!r}; choose one of {list(ARCHS)}")
 
     def stats(
         self, x: torch.Tensor, generator: torch.Generator | None = None
@@ -117,6 +221,7 @@ class Decoder(nn.Module):
 
     ``output="sigmoid"`` maps to [0, 1]; ``logits(z)`` gives the pre-sigmoid values so the
     BCE cost can be computed stably. ``output="linear"`` is for standardized real data.
+    ``arch="conv"``: :class:`ConvDecoderNet` (see :class:`Encoder`).
     """
 
     def __init__(
@@ -126,12 +231,20 @@ class Decoder(nn.Module):
         hidden: Sequence[int] = (1000, 1000),
         output: str = "sigmoid",
         batchnorm: bool = False,
+        arch: str = "mlp",
+        image_shape: Sequence[int] | None = None,
+        channels: Sequence[int] = (32, 64, 128),
     ):
         super().__init__()
         if output not in ("sigmoid", "linear"):
             raise AAEError(f"unknown decoder output {output!r}; choose 'sigmoid' or 'linear'")
         self.output = output
-        self.net = mlp(code_dim, hidden, data_dim, batchnorm=batchnorm)
+        if arch == "conv":
+            self.net = ConvDecoderNet(code_dim, image_chw(image_shape, data_dim), channels)
+        elif arch == "mlp":
+            self.net = mlp(code_dim, hidden, data_dim, batchnorm=batchnorm)
+        else:
+            raise AAEError(f"unknown network arch {arch!r}; choose one of {list(ARCHS)}")
 
     def logits(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z)

@@ -12,13 +12,21 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 
-def image_grid(images: np.ndarray, rows: int, cols: int, shape: tuple[int, int]) -> np.ndarray:
-    """Tile ``rows*cols`` flattened images ``(n, h*w)`` into one ``(rows*h, cols*w)`` array."""
-    h, w = shape
-    grid = np.ones((rows * h, cols * w), dtype=np.float32)
+def image_grid(images: np.ndarray, rows: int, cols: int, shape: tuple[int, ...]) -> np.ndarray:
+    """Tile ``rows*cols`` flattened images into one array.
+
+    ``shape`` is ``(h, w)`` for grey images ``(n, h*w)``, giving ``(rows*h, cols*w)``, or
+    ``(c, h, w)`` for channel-major colour images ``(n, c*h*w)``, giving ``(rows*h, cols*w, c)``.
+    """
+    if len(shape) == 3 and shape[0] == 1:
+        shape = shape[1:]
+    h, w = shape[-2:]
+    depth = (shape[0],) if len(shape) == 3 else ()
+    grid = np.ones((rows * h, cols * w, *depth), dtype=np.float32)
     for i, img in enumerate(images[: rows * cols]):
         r, c = divmod(i, cols)
-        grid[r * h : (r + 1) * h, c * w : (c + 1) * w] = img.reshape(h, w)
+        tile = img.reshape(shape)
+        grid[r * h : (r + 1) * h, c * w : (c + 1) * w] = tile.transpose(1, 2, 0) if depth else tile
     return grid
 
 
@@ -31,10 +39,13 @@ def interleave_rows(a: np.ndarray, b: np.ndarray, cols: int) -> np.ndarray:
     return np.concatenate(out)
 
 
-def save_image_grid(path: Path, images: np.ndarray, rows: int, cols: int, shape: tuple[int, int]) -> None:
-    """Write a grid of images with values in [0, 1] as a grayscale PNG (white digits on black)."""
+def save_image_grid(path: Path, images: np.ndarray, rows: int, cols: int, shape: tuple[int, ...]) -> None:
+    """Write a grid of images with values in [0, 1] as a PNG (grey: white digits on black; or RGB)."""
     grid = np.clip(image_grid(images, rows, cols, shape), 0, 1)
-    plt.imsave(path, grid, cmap="gray", vmin=0, vmax=1)
+    if grid.ndim == 3:
+        plt.imsave(path, grid)
+    else:
+        plt.imsave(path, grid, cmap="gray", vmin=0, vmax=1)
 
 
 def latent_scatter(

@@ -13,7 +13,7 @@ Both follow the phase contract of ``aae.models`` and register themselves in ``MO
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 
 import torch
@@ -313,16 +313,29 @@ class SemiSupervisedAAE(nn.Module):
         return next(self.parameters()).device
 
 
-def build_supervised(cfg: Config, data_dim: int, n_classes: int) -> SupervisedAAE:
+def build_supervised(
+    cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None
+) -> SupervisedAAE:
     """A :class:`SupervisedAAE`: ``network.code_dim`` is the style size, ``prior`` its prior."""
     if n_classes < 1:
         raise AAEError("the supervised AAE needs a labeled data set (the decoder receives the label)")
     net = cfg.network
     prior = build_prior(cfg)
+    arch = {"arch": net.arch, "image_shape": image_shape, "channels": net.channels}
     encoder = Encoder(
-        data_dim, net.code_dim, net.hidden, net.encoder, net.noise_dim, net.dropout, net.batchnorm, net.input_noise
+        data_dim,
+        net.code_dim,
+        net.hidden,
+        net.encoder,
+        net.noise_dim,
+        net.dropout,
+        batchnorm=net.batchnorm,
+        input_noise=net.input_noise,
+        **arch,
     )
-    decoder = Decoder(net.code_dim + n_classes, data_dim, list(reversed(net.hidden)), net.output, net.batchnorm)
+    decoder = Decoder(
+        net.code_dim + n_classes, data_dim, list(reversed(net.hidden)), net.output, batchnorm=net.batchnorm, **arch
+    )
     regularizer = AdversarialRegularizer(prior, net.code_dim, net.disc_hidden)
     model = SupervisedAAE(encoder, decoder, regularizer, n_classes, cfg.recon_loss)
     if net.init_std > 0:
@@ -332,6 +345,8 @@ def build_supervised(cfg: Config, data_dim: int, n_classes: int) -> SupervisedAA
 
 def _build_categorical(cfg: Config, data_dim: int, k: int, classify: bool) -> SemiSupervisedAAE:
     net = cfg.network
+    if net.arch != "mlp":
+        raise AAEError(f"the {cfg.model} model has MLP networks only; network.arch={net.arch!r} is not supported")
     style_prior = build_prior(cfg)
     encoder = CategoricalEncoder(data_dim, k, net.code_dim, net.hidden, net.dropout, net.batchnorm, net.input_noise)
     decoder = Decoder(k + net.code_dim, data_dim, list(reversed(net.hidden)), net.output, net.batchnorm)
@@ -343,7 +358,9 @@ def _build_categorical(cfg: Config, data_dim: int, k: int, classify: bool) -> Se
     return model
 
 
-def build_semisupervised(cfg: Config, data_dim: int, n_classes: int) -> SemiSupervisedAAE:
+def build_semisupervised(
+    cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None
+) -> SemiSupervisedAAE:
     """A semi-supervised :class:`SemiSupervisedAAE` with one softmax unit per class."""
     if n_classes < 2:
         raise AAEError("the semi-supervised AAE needs a labeled data set with at least 2 classes")
@@ -356,7 +373,9 @@ def build_semisupervised(cfg: Config, data_dim: int, n_classes: int) -> SemiSupe
     return _build_categorical(cfg, data_dim, n_classes, classify=True)
 
 
-def build_clustering(cfg: Config, data_dim: int, n_classes: int) -> SemiSupervisedAAE:
+def build_clustering(
+    cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None
+) -> SemiSupervisedAAE:
     """An unsupervised :class:`SemiSupervisedAAE` with ``network.n_clusters`` clusters."""
     k = cfg.network.n_clusters
     if k < 2:

@@ -21,6 +21,7 @@ from torch import nn
 from tqdm import tqdm
 
 from aae.config import Config, OptimConfig, ScheduleConfig
+from aae.data import as_float
 from aae.distributed import GradientAveraging, World, all_reduce_mean_, any_process, check_batch_size, gather_tensor
 from aae.errors import AAEError
 
@@ -83,7 +84,8 @@ class Trainer:
 
     Two generators keep runs reproducible without touching global RNG state: ``noise``
     (prior samples, encoder noise; on the device) and ``order`` (the data order; CPU).
-    ``x`` is ``(n, d)`` training data on the model's device, ``y`` ``(n,)`` labels (-1: none).
+    ``x`` is ``(n, d)`` training data on the model's device (float, or uint8 pixels that each
+    mini-batch converts to [0, 1]: see :func:`aae.data.as_float`), ``y`` ``(n,)`` labels (-1: none).
     """
 
     def __init__(self, model: nn.Module, cfg: Config, x: torch.Tensor, y: torch.Tensor, world: World | None = None):
@@ -222,11 +224,12 @@ class Trainer:
         t0 = time.perf_counter()
         for i in bar:
             idx = perm[i * bs : (i + 1) * bs][self.world.rank :: self.world.size]
+            xb = as_float(self.x[idx])  # uint8 images are stored as such and converted per batch
             extra = {}
             if labeled is not None:
                 li = labeled[i * lbs : (i + 1) * lbs][self.world.rank :: self.world.size]
-                extra["labeled"] = (self.x[li], self.y[li])
-            metrics = self.model.train_step(self.x[idx], self.y[idx], self.optimizers, self.noise, self.amp, **extra)
+                extra["labeled"] = (as_float(self.x[li]), self.y[li])
+            metrics = self.model.train_step(xb, self.y[idx], self.optimizers, self.noise, self.amp, **extra)
             for k, v in metrics.items():
                 self._sums[k] = self._sums[k] + v if k in self._sums else v.clone()
             self.step += 1
