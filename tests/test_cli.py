@@ -237,3 +237,13 @@ def test_conv_run_and_conv_on_tabular_data(tiny_npz, tmp_path, capsys):
     assert main(train_args(tmp_path / "flat.npy", tmp_path / "r", 1, TINY) + conv) == 2
     assert "network.arch='conv' needs image data" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_dimred_run_draws_its_representation(tiny_npz, tmp_path):
+    out = tmp_path / "run"
+    assert main(cat_args(tiny_npz, out, "mnist-dimred-10d-100", "data.n_labeled=50")) == 0
+    assert (out / "figures" / "representation.png").stat().st_size > 1000
+    summary = json.loads((out / "summary.json").read_text())
+    assert 0 <= summary["test_error"] <= 100
+    lines = [json.loads(s) for s in (out / "metrics.jsonl").read_text().splitlines()]
+    assert all(0 <= m["val_error"] <= 100 for m in lines)  # the classifier's learning curve

@@ -60,6 +60,11 @@ class NetworkConfig:
     batchnorm: bool = False  # batch normalization after every hidden layer of the encoder and decoder
     input_noise: float = 0.0  # std of Gaussian noise added to the encoder's input while training
     n_clusters: int = 0  # semisupervised / clustering: size of the categorical code y (0: number of classes)
+    # dimred (paper §7): representation W_C·y + z; cluster heads W_C learned, or fixed to head_scale·I
+    heads: str = "learned"  # learned | identity
+    head_scale: float = 10.0  # identity heads: W_C = head_scale·I (needs code_dim = number of clusters)
+    head_margin: float = 6.0  # learned heads: penalty on pairwise head distances below this threshold η
+    head_weight: float = 1.0  # weight of that penalty in the reconstruction phase
 
 
 @dataclass
@@ -77,7 +82,7 @@ class Config:
     """Everything that defines a training run."""
 
     name: str = "custom"
-    model: str = "aae"  # aae | supervised | semisupervised | clustering
+    model: str = "aae"  # aae | supervised | semisupervised | clustering | dimred | dimred-clustering
     data: DataConfig = field(default_factory=DataConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     prior: dict[str, Any] = field(default_factory=lambda: {"name": "gaussian", "std": 1.0})

@@ -144,8 +144,13 @@ def _train(cfg, out, data_dir, resume, overwrite, progress, log, world: World, d
 
     def on_epoch_end(m: dict) -> None:
         if world.is_main:
+            if hasattr(model, "predict_proba") and len(splits.y_val) and bool((splits.y_val >= 0).all()):
+                # a learning curve of the classifier (validation only: the test split stays unseen)
+                run = Run(out, cfg, model, splits.data_dim, splits.n_classes, splits.image_shape)
+                m["val_error"] = error_percent(predict_split(run, splits, "val"), splits.y_val)
             write_metrics(out, trainer.history)
-        parts = [f"{k}={m[k]:.4g}" for k in ("recon_loss", "disc_loss", "gen_loss", "disc_acc") if k in m]
+        keys = ("recon_loss", "disc_loss", "gen_loss", "disc_acc", "classify_loss", "head_penalty", "val_error")
+        parts = [f"{k}={m[k]:.4g}" for k in keys if k in m]
         log(
             f"epoch {m['epoch']}/{cfg.epochs} "
             + " ".join(parts)
@@ -372,6 +377,15 @@ def draw_figures(run: Run, splits: Splits, seed: int = 0) -> list[Path]:
     codes = encode_split(run, x.to(dev), seed).numpy()
     g = torch.Generator().manual_seed(seed)
     prior_samples = model.prior.sample(5000, g).numpy()
+    if hasattr(model, "represent"):
+        # the learned representation W_C·y + z (paper Fig. 11), with the cluster heads marked
+        rep = batched(lambda b: model.represent(as_float(b).to(dev)), x).to(dev)
+        p = fig_dir / "representation.png"
+        heads = model.view_2d(model.cluster_heads).cpu().numpy()
+        plots.latent_scatter(
+            p, model.view_2d(rep).cpu().numpy(), y.numpy(), f"{name}: test representation", marks=heads
+        )
+        paths.append(p)
     if codes.shape[1] >= 2:
         p = fig_dir / "latent.png"
         title = f"{name}: test codes" + (" (first two dimensions)" if codes.shape[1] > 2 else "")

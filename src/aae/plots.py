@@ -49,9 +49,17 @@ def save_image_grid(path: Path, images: np.ndarray, rows: int, cols: int, shape:
 
 
 def latent_scatter(
-    path: Path, codes: np.ndarray, labels: np.ndarray | None, title: str = "", prior_samples=None
+    path: Path,
+    codes: np.ndarray,
+    labels: np.ndarray | None,
+    title: str = "",
+    prior_samples: np.ndarray | None = None,
+    marks: np.ndarray | None = None,
 ) -> None:
-    """Scatter of the first two code dimensions, coloured by label (paper Fig. 2a/2b/4)."""
+    """Scatter of the first two code dimensions, coloured by label (paper Fig. 2a/2b/4).
+
+    ``prior_samples`` ``(m, 2)`` are drawn in grey beneath; ``marks`` ``(k, 2)`` (cluster heads) as black crosses.
+    """
     fig, ax = plt.subplots(figsize=(6.5, 6))
     if prior_samples is not None:
         ax.scatter(
@@ -62,6 +70,8 @@ def latent_scatter(
     else:
         sc = ax.scatter(codes[:, 0], codes[:, 1], s=1.5, c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, rasterized=True)
         fig.colorbar(sc, ax=ax, ticks=range(10), label="label")
+    if marks is not None:
+        ax.scatter(marks[:, 0], marks[:, 1], s=60, c="k", marker="x", linewidths=2, label="cluster heads")
     ax.set_xlabel("z[0]")
     ax.set_ylabel("z[1]")
     ax.set_aspect("equal", adjustable="datalim")

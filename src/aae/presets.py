@@ -115,6 +115,27 @@ def mnist_clusters(k: int) -> Callable[[], Config]:
     return make
 
 
+def mnist_dimred(n_labeled: int, dim: int, heads: str = "learned") -> Callable[[], Config]:
+    """Dimensionality reduction with cluster heads (paper §7): the semi-supervised network whose
+    decoder sees W_C·y + z, an n-D representation."""
+
+    def make() -> Config:
+        cfg = _categorical(f"mnist-dimred-{dim}d-{n_labeled}", "dimred", 100)
+        cfg.data = DataConfig(n_labeled=n_labeled)
+        cfg.network.code_dim = dim
+        cfg.network.heads = heads
+        return cfg
+
+    return make
+
+
+def mnist_dimred_unsupervised(k: int) -> Config:
+    cfg = _categorical(f"mnist-dimred-2d-unsup-{k}", "dimred-clustering", 100)
+    cfg.network.code_dim = 2
+    cfg.network.n_clusters = k
+    return cfg
+
+
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in [
@@ -178,6 +199,30 @@ PRESETS: dict[str, Preset] = {
             "Table 3, Fig. 9 (4.10 %)",
             "unsupervised clustering into 30 clusters",
             mnist_clusters(30),
+        ),
+        Preset(
+            "mnist-dimred-2d-1000",
+            "Fig. 11a (4.20 %)",
+            "2-D representation W_C·y + z with learned cluster heads, 1000 labels",
+            mnist_dimred(1000, 2),
+        ),
+        Preset(
+            "mnist-dimred-2d-100",
+            "Fig. 11b (6.08 %)",
+            "2-D representation with learned cluster heads, 100 labels",
+            mnist_dimred(100, 2),
+        ),
+        Preset(
+            "mnist-dimred-2d-unsup-20",
+            "Fig. 11d (~13.5 %)",
+            "unsupervised 2-D representation with 20 learned cluster heads",
+            lambda: mnist_dimred_unsupervised(20),
+        ),
+        Preset(
+            "mnist-dimred-10d-100",
+            "Fig. 11c (3.90 %)",
+            "10-D representation with heads fixed to 10·I (drawn by a linear map, heads on a circle), 100 labels",
+            mnist_dimred(100, 10, "identity"),
         ),
     ]
 }

@@ -224,6 +224,10 @@ class SemiSupervisedAAE(nn.Module):
     def _decoder_input(self, logits: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return torch.cat([torch.softmax(logits.float(), 1).to(z.dtype), z], 1)
 
+    def _recon_penalty(self) -> torch.Tensor | None:
+        """An extra cost of the reconstruction phase (none here; the cluster-head penalty of dimred)."""
+        return None
+
     def train_step(
         self,
         x: torch.Tensor,
@@ -239,14 +243,17 @@ class SemiSupervisedAAE(nn.Module):
         with amp():
             logits, z = self.encoder(x, generator)
             rec = reconstruction_loss(self.decoder, self._decoder_input(logits, z), x, self.recon_loss)
+            penalty = self._recon_penalty()
         optimizers["recon"].zero_grad(set_to_none=True)
-        rec.backward()
+        (rec if penalty is None else rec + penalty).backward()
         optimizers["recon"].step()
         # (2) regularization: categorical y and Gaussian z, both discriminators then the encoder
         with amp():
             logits, z = self.encoder(x, generator)
             y_soft = torch.softmax(logits.float(), 1)
         out = {"recon_loss": rec.detach()}
+        if penalty is not None:
+            out["head_penalty"] = penalty.detach()
         out.update(adversarial_phases([(self.category, y_soft), (self.style, z)], optimizers, generator, amp))
         if not self.classify:
             return out
@@ -313,6 +320,77 @@ class SemiSupervisedAAE(nn.Module):
         return next(self.parameters()).device
 
 
+class DimensionalityReductionAAE(SemiSupervisedAAE):
+    """Dimensionality reduction with cluster heads (paper §7, Fig. 10).
+
+    The n-D representation is r = W_C·y + z: ``cluster_heads`` W_C ``(K, n)`` holds one head per
+    class / cluster, y = softmax of the encoder's class head, z the n-D style. The decoder
+    reconstructs from r. Learned heads (``learn_heads``) are trained in the reconstruction
+    phase with a penalty Σ_{i<j} max(0, η - |W_i - W_j|) that pushes every two heads at least
+    η = ``head_margin`` apart; fixed heads (e.g. 10·I) are a buffer.
+    """
+
+    def __init__(
+        self,
+        encoder: CategoricalEncoder,
+        decoder: Decoder,
+        category: AdversarialRegularizer,
+        style: AdversarialRegularizer,
+        heads: torch.Tensor,
+        learn_heads: bool = True,
+        head_margin: float = 6.0,
+        head_weight: float = 1.0,
+        recon_loss: str = "mse",
+        classify: bool = True,
+    ):
+        super().__init__(encoder, decoder, category, style, recon_loss, classify)
+        if learn_heads:
+            self.cluster_heads = nn.Parameter(heads.clone())
+        else:
+            self.register_buffer("cluster_heads", heads.clone())
+        self.learn_heads, self.head_margin, self.head_weight = learn_heads, head_margin, head_weight
+
+    def phase_parameters(self) -> dict[str, list[nn.Parameter]]:
+        params = super().phase_parameters()
+        if self.learn_heads:
+            params["recon"].append(self.cluster_heads)
+        return params
+
+    def _decoder_input(self, logits: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        y = torch.softmax(logits.float(), 1).to(z.dtype)
+        return y @ self.cluster_heads.to(z.dtype) + z
+
+    def head_penalty(self) -> torch.Tensor:
+        """Σ over head pairs of max(0, η - distance): 0 once every two heads are η apart."""
+        d = torch.pdist(self.cluster_heads.float())
+        return torch.relu(self.head_margin - d).sum()
+
+    def _recon_penalty(self) -> torch.Tensor | None:
+        return self.head_weight * self.head_penalty() if self.learn_heads else None
+
+    @torch.no_grad()
+    def represent(self, x: torch.Tensor) -> torch.Tensor:
+        """The n-D representation W_C·y + z of ``x`` ``(m, d)``: ``(m, n)``."""
+        logits, z = self.encoder(x)
+        return self._decoder_input(logits, z)
+
+    @torch.no_grad()
+    def view_2d(self, r: torch.Tensor) -> torch.Tensor:
+        """A 2-D picture of representations ``r`` ``(m, n)``: ``r`` itself when n = 2, else the
+        linear map that sends head k to angle 2πk/K on a circle (paper Fig. 11c)."""
+        if r.shape[1] == 2:
+            return r
+        k = len(self.cluster_heads)
+        angle = 2 * torch.pi * torch.arange(k, dtype=torch.float32) / k
+        circle = torch.stack([angle.cos(), angle.sin()], 1).to(r.device)
+        return r.float() @ torch.linalg.pinv(self.cluster_heads.float()) @ circle
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Images ``(m, d)`` of cluster ``labels`` ``(m,)`` (head W_C[label]) in styles ``z``."""
+        return self.decoder(self.cluster_heads[labels.to(z.device).long()].to(z.dtype) + z)
+
+
 def build_supervised(
     cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None
 ) -> SupervisedAAE:
@@ -343,49 +421,103 @@ def build_supervised(
     return model
 
 
-def _build_categorical(cfg: Config, data_dim: int, k: int, classify: bool) -> SemiSupervisedAAE:
+def _build_categorical(cfg: Config, data_dim: int, k: int, classify: bool, dimred: bool = False) -> SemiSupervisedAAE:
     net = cfg.network
     if net.arch != "mlp":
         raise AAEError(f"the {cfg.model} model has MLP networks only; network.arch={net.arch!r} is not supported")
     style_prior = build_prior(cfg)
     encoder = CategoricalEncoder(data_dim, k, net.code_dim, net.hidden, net.dropout, net.batchnorm, net.input_noise)
-    decoder = Decoder(k + net.code_dim, data_dim, list(reversed(net.hidden)), net.output, net.batchnorm)
+    decoder_in = net.code_dim if dimred else k + net.code_dim
+    decoder = Decoder(decoder_in, data_dim, list(reversed(net.hidden)), net.output, batchnorm=net.batchnorm)
     category = AdversarialRegularizer(Categorical(k), k, net.disc_hidden)
     style = AdversarialRegularizer(style_prior, net.code_dim, net.disc_hidden)
-    model = SemiSupervisedAAE(encoder, decoder, category, style, cfg.recon_loss, classify)
+    if dimred:
+        heads, learn = _initial_heads(cfg, k)
+        model: SemiSupervisedAAE = DimensionalityReductionAAE(
+            encoder, decoder, category, style, heads, learn, net.head_margin, net.head_weight, cfg.recon_loss, classify
+        )
+    else:
+        model = SemiSupervisedAAE(encoder, decoder, category, style, cfg.recon_loss, classify)
     if net.init_std > 0:
         init_normal_(model, net.init_std)
     return model
+
+
+def _semisupervised_classes(cfg: Config, n_classes: int) -> int:
+    """Size of y for a semi-supervised model: one softmax unit per class (checked)."""
+    if n_classes < 2:
+        raise AAEError(f"the {cfg.model} model needs a labeled data set with at least 2 classes")
+    k = cfg.network.n_clusters
+    if k and k != n_classes:
+        raise AAEError(
+            f"network.n_clusters={k} but the semi-supervised model has one output per class ({n_classes}); "
+            "leave it 0, or use an unsupervised (clustering) model"
+        )
+    return n_classes
+
+
+def _clusters(cfg: Config, n_classes: int) -> int:
+    """Size of y for an unsupervised model: ``network.n_clusters`` (checked)."""
+    k = cfg.network.n_clusters
+    if k < 2:
+        raise AAEError(f"the {cfg.model} model needs network.n_clusters >= 2, got {k}")
+    if n_classes and k < n_classes:
+        raise AAEError(
+            f"network.n_clusters={k} is fewer than the {n_classes} classes: the cluster-to-label "
+            "evaluation (each cluster takes one label) could never name every class"
+        )
+    return k
 
 
 def build_semisupervised(
     cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None
 ) -> SemiSupervisedAAE:
     """A semi-supervised :class:`SemiSupervisedAAE` with one softmax unit per class."""
-    if n_classes < 2:
-        raise AAEError("the semi-supervised AAE needs a labeled data set with at least 2 classes")
-    k = cfg.network.n_clusters
-    if k and k != n_classes:
-        raise AAEError(
-            f"network.n_clusters={k} but the semi-supervised model has one output per class ({n_classes}); "
-            "leave it 0, or use model=clustering"
-        )
-    return _build_categorical(cfg, data_dim, n_classes, classify=True)
+    return _build_categorical(cfg, data_dim, _semisupervised_classes(cfg, n_classes), classify=True)
 
 
 def build_clustering(
     cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None
 ) -> SemiSupervisedAAE:
     """An unsupervised :class:`SemiSupervisedAAE` with ``network.n_clusters`` clusters."""
-    k = cfg.network.n_clusters
-    if k < 2:
-        raise AAEError(f"the clustering model needs network.n_clusters >= 2, got {k}")
-    if n_classes and k < n_classes:
-        raise AAEError(
-            f"network.n_clusters={k} is fewer than the {n_classes} classes: the cluster-to-label "
-            "evaluation (each cluster takes one label) could never name every class"
-        )
-    return _build_categorical(cfg, data_dim, k, classify=False)
+    return _build_categorical(cfg, data_dim, _clusters(cfg, n_classes), classify=False)
 
 
-MODELS.update(supervised=build_supervised, semisupervised=build_semisupervised, clustering=build_clustering)
+def _initial_heads(cfg: Config, k: int) -> tuple[torch.Tensor, bool]:
+    """(W_C ``(k, code_dim)``, learned?) as ``network.heads`` says."""
+    net = cfg.network
+    if net.heads == "identity":
+        if net.code_dim != k:
+            raise AAEError(
+                f"network.heads='identity' needs network.code_dim equal to the {k} clusters, got {net.code_dim}"
+            )
+        return net.head_scale * torch.eye(k), False
+    if net.heads == "learned":
+        if net.head_margin <= 0:
+            raise AAEError(f"network.head_margin must be > 0, got {net.head_margin}")
+        # start the heads spread at about the margin's scale, from the weight-initialisation seed
+        return torch.randn(k, net.code_dim) * net.head_margin, True
+    raise AAEError(f"unknown network.heads {net.heads!r}; choose 'learned' or 'identity'")
+
+
+def build_dimred(
+    cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None
+) -> SemiSupervisedAAE:
+    """A semi-supervised :class:`DimensionalityReductionAAE` (one cluster head per class)."""
+    return _build_categorical(cfg, data_dim, _semisupervised_classes(cfg, n_classes), classify=True, dimred=True)
+
+
+def build_dimred_clustering(
+    cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None
+) -> SemiSupervisedAAE:
+    """An unsupervised :class:`DimensionalityReductionAAE` with ``network.n_clusters`` heads."""
+    return _build_categorical(cfg, data_dim, _clusters(cfg, n_classes), classify=False, dimred=True)
+
+
+MODELS.update(
+    supervised=build_supervised,
+    semisupervised=build_semisupervised,
+    clustering=build_clustering,
+    dimred=build_dimred,
+    **{"dimred-clustering": build_dimred_clustering},
+)
