@@ -142,7 +142,7 @@ def _train(cfg, out, data_dir, resume, overwrite, progress, log, world: World, d
     def on_epoch_end(m: dict) -> None:
         if world.is_main:
             write_metrics(out, trainer.history)
-        parts = [f"{k}={m[k]:.4g}" for k in ("recon_loss", "disc_loss", "gen_loss", "disc_acc") if k in m]
+        parts = [f"{k}={m[k]:.4g}" for k in ("recon_loss", "disc_loss", "gen_loss", "disc_acc", "mmd", "kl") if k in m]
         log(
             f"epoch {m['epoch']}/{cfg.epochs} "
             + " ".join(parts)
