@@ -8,6 +8,8 @@ A run directory holds::
                            every ``checkpoint_every`` steps, and on SIGINT/SIGTERM)
     metrics.jsonl          one line per epoch: each phase's loss, discriminator accuracy, lr, time
     summary.json           final metrics on the test split, train_seconds, samples_per_second
+                           (+ parzen_ll, parzen_sem, parzen_sigma after ``aae eval --parzen``)
+    report.html            after ``aae report``: the page with all of the above
     figures/*.png          latent scatter, manifold, samples, reconstructions
 """
 
@@ -34,7 +36,7 @@ from aae.config import Config, from_dict, save_config
 from aae.data import Splits, load_splits
 from aae.distributed import World, broadcast_error, init_from_env, shutdown
 from aae.errors import AAEError
-from aae.metrics import batched, label_match_fraction, prior_mmd, reconstruction_mse
+from aae.metrics import batched, label_match_fraction, parzen_evaluate, prior_mmd, reconstruction_mse
 from aae.models import build_model, build_prior
 from aae.priors import Gaussian
 from aae.training import NumericalFault, Trainer, resolve_device
@@ -324,6 +326,40 @@ def evaluate(run: Run, splits: Splits, seed: int = 0) -> dict[str, Any]:
     if run.cfg.use_labels:
         out["label_match"] = label_match_fraction(codes, y, model.prior)
     return out
+
+
+def parzen_run(run: Run, splits: Splits, n_samples: int = 10000, seed: int = 0) -> dict[str, float]:
+    """Parzen-window log-likelihood of the test split under ``n_samples`` decoded prior samples (paper Table 1).
+
+    σ is chosen on the validation split. Returns ``parzen_ll`` (nats, mean over test points),
+    ``parzen_sem`` and ``parzen_sigma``.
+    """
+    if n_samples < 1:
+        raise AAEError(f"--n-samples must be >= 1, got {n_samples}")
+    if len(splits.x_val) == 0:
+        raise AAEError("the Parzen σ is chosen on the validation split, and this run has none (data.validation=0)")
+    model = run.model.eval()
+    g = torch.Generator(model.device).manual_seed(seed)
+    # decode in blocks: 10,000 samples through a 1000-wide decoder at once is needlessly large
+    samples = torch.cat([model.sample(min(2000, n_samples - i), g) for i in range(0, n_samples, 2000)])
+    dev = model.device
+    return parzen_evaluate(samples, splits.x_val.to(dev), splits.x_test.to(dev))
+
+
+def update_summary(path: Path, updates: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``updates`` into ``<path>/summary.json`` (written atomically, other keys kept); returns it."""
+    f = Path(path) / "summary.json"
+    summary: dict[str, Any] = {}
+    if f.is_file():
+        try:
+            summary = json.loads(f.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise AAEError(f"{f}: not valid JSON ({e}); move it away to write a new one") from e
+        if not isinstance(summary, dict):
+            raise AAEError(f"{f}: expected a JSON object")
+    summary.update(updates)
+    atomic_write_json(f, summary)
+    return summary
 
 
 def draw_figures(run: Run, splits: Splits, seed: int = 0) -> list[Path]:
