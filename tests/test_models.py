@@ -1,3 +1,5 @@
+from functools import partial
+
 import pytest
 import torch
 
@@ -183,3 +185,14 @@ def test_penalty_model_errors_are_clear():
             tiny_cfg(), ["regularizer=mmd", "mmd_kernel=rbf", "mmd_closed_form=true", 'prior={"name": "uniform"}']
         )
         build_model(cfg, 20, 10)
+
+
+@pytest.mark.parametrize("sets", [["regularizer=mmd", "mmd_kernel=rbf", "mmd_closed_form=true"], ["regularizer=kl"]])
+def test_penalty_is_float32_under_bf16_autocast(sets):
+    cfg = apply_overrides(tiny_cfg(), sets + ["network.encoder=gaussian"])
+    model = build_model(cfg, 20, 10)
+    opts = {n: make_optimizer(p, getattr(cfg, n)) for n, p in model.phase_parameters().items()}
+    amp = partial(torch.autocast, device_type="cpu", dtype=torch.bfloat16)
+    metrics = model.train_step(torch.rand(8, 20), torch.full((8,), -1), opts, torch.Generator().manual_seed(0), amp)
+    assert all(torch.isfinite(v) for v in metrics.values())
+    assert metrics[model.regularizer.name].dtype == torch.float32

@@ -182,8 +182,10 @@ class PenaltyAutoencoder(Autoencoder):
             mu, logvar = self.encoder.stats(x, generator)
             z = self.encoder.reparameterize(mu, logvar, generator)
             rec = reconstruction_loss(self.decoder, z, x, self.recon_loss)
-            pen = reg.penalty(z, mu, logvar, generator)
-            loss = rec + reg.weight * pen
+        # the penalty stays in float32 outside autocast: kernel sums over a batch and the
+        # closed-form quadratic forms lose too much in bf16
+        pen = reg.penalty(z, mu, logvar, generator)
+        loss = rec + reg.weight * pen
         optimizers["recon"].zero_grad(set_to_none=True)
         loss.backward()
         optimizers["recon"].step()

@@ -265,7 +265,13 @@ class KLRegularizer(nn.Module):
             raise AAEError(f"the prior has dimension {prior.dim} but the code size is {code_dim}")
         self.prior, self.code_dim, self.weight = prior, code_dim, float(weight)
 
-    def kl(self, mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor | None = None, generator=None) -> torch.Tensor:
+    def kl(
+        self,
+        mu: torch.Tensor,
+        logvar: torch.Tensor,
+        z: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """Mean over the batch of KL(N(mu, exp(logvar)) || p), nats (scalar). ``mu``, ``logvar``, ``z``: ``(n, d)``.
 
         ``z`` (a sample of q(z|x)) is used by the Monte-Carlo estimate; drawn here if not given.
