@@ -155,7 +155,7 @@ def test_corrupt_model_file_is_refused(tiny_npz, tmp_path, capsys):
 def test_module_entry_point_help():
     r = subprocess.run([sys.executable, "-m", "aae", "--help"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0
-    for cmd in ("train", "presets", "encode", "sample", "plot"):
+    for cmd in ("train", "presets", "encode", "sample", "plot", "eval", "report"):
         assert cmd in r.stdout
     r = subprocess.run([sys.executable, "-m", "aae", "presets"], capture_output=True, text=True, timeout=60)
     assert "mnist-swissroll-2d-labels" in r.stdout and "Fig. 4c" in r.stdout
@@ -247,3 +247,56 @@ def test_dimred_run_draws_its_representation(tiny_npz, tmp_path):
     assert 0 <= summary["test_error"] <= 100
     lines = [json.loads(s) for s in (out / "metrics.jsonl").read_text().splitlines()]
     assert all(0 <= m["val_error"] <= 100 for m in lines)  # the classifier's learning curve
+
+
+def test_eval_parzen_adds_to_the_summary(tiny_npz, tmp_path, capsys):
+    out = tmp_path / "run"
+    train(tiny_npz, out, epochs=1)
+    before = json.loads((out / "summary.json").read_text())
+    assert main(["eval", str(out), "--parzen", "--n-samples", "300"]) == 0
+    after = json.loads((out / "summary.json").read_text())
+    assert {k: after[k] for k in before} == before  # same test metrics, other keys kept
+    assert np.isfinite(after["parzen_ll"]) and 0 < after["parzen_sem"] < 10 and after["parzen_sigma"] > 0
+    assert "parzen_ll" in capsys.readouterr().out
+    # a second evaluation with the same seed writes the same numbers
+    assert main(["eval", str(out), "--parzen", "--n-samples", "300"]) == 0
+    assert json.loads((out / "summary.json").read_text()) == after
+
+
+def test_eval_errors_are_one_line(tiny_npz, tmp_path, capsys):
+    out = tmp_path / "run"
+    train(tiny_npz, out, epochs=1)
+    capsys.readouterr()
+    assert main(["eval", str(out), "--parzen", "--n-samples", "10"]) == 2
+    assert "at least as many samples as dimensions: got 10 samples of dimension 64" in capsys.readouterr().err
+    noval = tmp_path / "noval"
+    train(tiny_npz, noval, "--set", "data.validation=0", epochs=1)
+    capsys.readouterr()
+    assert main(["eval", str(noval), "--parzen"]) == 2
+    assert "validation split" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("preset, penalty", [("mnist-wae-mmd-2d", "mmd"), ("mnist-vae-2d", "kl")])
+def test_penalty_presets_train_and_resume(preset, penalty, tiny_npz, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out, epochs in ((a, 2), (b, 1)):
+        args = ["train", preset, "--out", str(out), "--epochs", str(epochs), "--quiet"]
+        for s in [f'data.dataset="{tiny_npz}"', *TINY]:
+            args += ["--set", s]
+        assert main(args) == 0
+    lines = [json.loads(s) for s in (a / "metrics.jsonl").read_text().splitlines()]
+    assert {"recon_loss", penalty, "loss"} <= set(lines[0]) and "disc_loss" not in lines[0]
+    assert main(["train", "--resume", str(b), "--epochs", "2", "--quiet"]) == 0
+    wa, wb = load_file(a / "model.safetensors"), load_file(b / "model.safetensors")
+    assert all(np.array_equal(wa[k], wb[k]) for k in wa)
+    summary = json.loads((a / "summary.json").read_text())
+    assert 0 < summary["recon_mse"] < 1 and np.isfinite(summary["prior_mmd"])
+
+
+def test_report_command_writes_the_page(tiny_npz, tmp_path):
+    out = tmp_path / "run"
+    train(tiny_npz, out, epochs=1)
+    assert main(["report", str(out)]) == 0
+    page = (out / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "recon_mse" in page
+    assert main(["report", str(out), "-o", str(tmp_path / "r.txt")]) == 2

@@ -1,11 +1,12 @@
 import math
+from functools import partial
 
 import pytest
 import torch
 
 from aae.config import Config, NetworkConfig, apply_overrides
 from aae.errors import AAEError
-from aae.models import build_model
+from aae.models import build_model, reconstruction_loss
 from aae.training import make_optimizer
 
 
@@ -147,3 +148,78 @@ def test_conv_on_tabular_data_is_refused():
     cfg = apply_overrides(tiny_cfg(), ['network.arch="conv"'])
     with pytest.raises(AAEError, match="network.arch='conv' needs image data"):
         build_model(cfg, 20, 10)
+
+
+@pytest.mark.parametrize(
+    "sets, penalty",
+    [
+        (["regularizer=mmd"], "mmd"),
+        (["regularizer=mmd", "mmd_kernel=rbf", "mmd_closed_form=true", 'prior={"name": "mixture"}'], "mmd"),
+        (["regularizer=kl", "network.encoder=gaussian"], "kl"),
+        (["regularizer=kl", "network.encoder=gaussian", 'prior={"name": "mixture"}', "recon_loss=bce"], "kl"),
+    ],
+)
+def test_penalty_regularizers_train_encoder_and_decoder_in_one_phase(sets, penalty):
+    cfg = apply_overrides(tiny_cfg(), sets)
+    model = build_model(cfg, 20, 10)
+    assert model.phases == ("recon",) and set(model.phase_parameters()) == {"recon"}
+    assert not any(k.startswith("regularizer") for k in model.state_dict())  # nothing to train or save
+    log, metrics = run_one_step(model, cfg)
+    assert [name for name, _ in log] == ["recon"]
+    n_enc_dec = sum(1 for k, _ in model.named_parameters() if k.startswith(("encoder", "decoder")))
+    assert groups(dict(log)["recon"]) == {"encoder", "decoder"} and len(dict(log)["recon"]) == n_enc_dec
+    assert set(metrics) == {"recon_loss", penalty, "loss"}
+    weight = cfg.mmd_lambda if penalty == "mmd" else cfg.kl_weight
+    torch.testing.assert_close(metrics["loss"], metrics["recon_loss"] + weight * metrics[penalty])
+
+
+def test_penalty_weight_changes_the_update():
+    def step(weight):
+        cfg = apply_overrides(tiny_cfg(), ["regularizer=mmd", f"mmd_lambda={weight}"])
+        torch.manual_seed(0)
+        model = build_model(cfg, 20, 10)
+        run_one_step(model, cfg)
+        return model.encoder.net[0].weight.detach().clone()
+
+    assert torch.equal(step(10), step(10)) and not torch.equal(step(10), step(0))
+
+
+def test_l1_reconstruction_cost():
+    cfg = apply_overrides(tiny_cfg(), ['recon_loss="l1"'])
+    model = build_model(cfg, 20, 10)
+    x = torch.rand(8, 20)
+    z = model.encode(x)
+    expected = (model.decode(z) - x).abs().sum(1).mean()
+    torch.testing.assert_close(reconstruction_loss(model.decoder, z, x, "l1").detach(), expected)
+
+
+def test_regularize_false_wins_over_the_regularizer_choice():
+    model = build_model(apply_overrides(tiny_cfg(), ["regularize=false", "regularizer=mmd"]), 20, 10)
+    assert model.regularizer is None and model.phases == ("recon",)
+
+
+def test_penalty_model_errors_are_clear():
+    with pytest.raises(AAEError, match="network.encoder=gaussian"):
+        build_model(apply_overrides(tiny_cfg(), ["regularizer=kl"]), 20, 10)
+    with pytest.raises(AAEError, match="unknown regularizer 'wasserstein'"):
+        build_model(apply_overrides(tiny_cfg(), ["regularizer=wasserstein"]), 20, 10)
+    with pytest.raises(AAEError, match="adversarial regularizer only"):
+        build_model(
+            apply_overrides(tiny_cfg(), ["regularizer=mmd", 'prior={"name": "mixture"}', "use_labels=true"]), 20, 10
+        )
+    with pytest.raises(AAEError, match="has no closed-form"):
+        cfg = apply_overrides(
+            tiny_cfg(), ["regularizer=mmd", "mmd_kernel=rbf", "mmd_closed_form=true", 'prior={"name": "uniform"}']
+        )
+        build_model(cfg, 20, 10)
+
+
+@pytest.mark.parametrize("sets", [["regularizer=mmd", "mmd_kernel=rbf", "mmd_closed_form=true"], ["regularizer=kl"]])
+def test_penalty_is_float32_under_bf16_autocast(sets):
+    cfg = apply_overrides(tiny_cfg(), sets + ["network.encoder=gaussian"])
+    model = build_model(cfg, 20, 10)
+    opts = {n: make_optimizer(p, getattr(cfg, n)) for n, p in model.phase_parameters().items()}
+    amp = partial(torch.autocast, device_type="cpu", dtype=torch.bfloat16)
+    metrics = model.train_step(torch.rand(8, 20), torch.full((8,), -1), opts, torch.Generator().manual_seed(0), amp)
+    assert all(torch.isfinite(v) for v in metrics.values())
+    assert metrics[model.regularizer.name].dtype == torch.float32

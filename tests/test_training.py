@@ -3,16 +3,17 @@ import json
 import pytest
 import torch
 
-from aae.config import Config, NetworkConfig, ScheduleConfig
+from aae.config import Config, NetworkConfig, ScheduleConfig, apply_overrides
 from aae.errors import AAEError
 from aae.models import build_model
 from aae.training import NumericalFault, Trainer, lr_factor
 
 
-def make_trainer(seed=0, epochs=3):
+def make_trainer(seed=0, epochs=3, sets=()):
     cfg = Config(
         network=NetworkConfig(code_dim=2, hidden=[32], disc_hidden=[16]), batch_size=25, epochs=epochs, seed=seed
     )
+    cfg = apply_overrides(cfg, list(sets))
     cfg.recon.lr = 0.01
     g = torch.Generator().manual_seed(123)
     # data on a 2-D manifold so a 2-D code can reconstruct it
@@ -48,11 +49,19 @@ def test_same_seed_same_weights_other_seed_differs():
     assert not all(torch.equal(wa[k], wc[k]) for k in wa)
 
 
+PENALTY_MODELS = [
+    (),  # the AAE
+    ("regularizer=mmd",),  # WAE-MMD: prior samples from the noise generator
+    ("regularizer=kl", "network.encoder=gaussian"),  # VAE: reparameterisation noise
+]
+
+
+@pytest.mark.parametrize("sets", PENALTY_MODELS, ids=["aae", "wae", "vae"])
 @pytest.mark.parametrize("stop_step", [16, 21])  # an epoch end (8 steps per epoch) and mid-epoch
-def test_state_round_trip_resumes_exactly(stop_step):
-    straight = make_trainer()
+def test_state_round_trip_resumes_exactly(stop_step, sets):
+    straight = make_trainer(sets=sets)
     straight.fit(4)
-    first = make_trainer()
+    first = make_trainer(sets=sets)
     saved = {}
 
     def at_checkpoint(t):
@@ -63,7 +72,7 @@ def test_state_round_trip_resumes_exactly(stop_step):
 
     assert first.fit(4, on_checkpoint=at_checkpoint, checkpoint_every=1) is False
     tensors, meta = saved["state"]
-    resumed = make_trainer()
+    resumed = make_trainer(sets=sets)
     resumed.load_state_tensors(tensors, meta)
     assert resumed.step == stop_step and resumed.epoch * 8 + resumed.batch == stop_step
     assert resumed.fit(4) is True
@@ -127,3 +136,11 @@ def test_uint8_data_train_like_their_float_values():
         t.fit(2)
         runs.append(weights(t.model))
     assert all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])
+
+
+def test_penalty_metric_fault_names_the_models_phase():
+    tr = make_trainer(sets=["regularizer=mmd"])
+    tr._pending = [(3, {"recon_loss": torch.tensor(1.0), "mmd": torch.tensor(float("nan"))})]
+    with pytest.raises(NumericalFault, match=r"mmd became nan in the 'recon' phase at step 3") as e:
+        tr.check_finite()
+    assert e.value.phase == "recon"

@@ -2,7 +2,7 @@
 
 from aae.config import Config
 from aae.errors import AAEError
-from aae.models import AdversarialAutoencoder, build_model
+from aae.models import AdversarialAutoencoder, Autoencoder, PenaltyAutoencoder, build_model
 from aae.priors import Categorical, Gaussian, GaussianMixture2D, Prior, SwissRoll, Uniform, make_prior
 
 __version__ = "0.1.0"
@@ -10,10 +10,12 @@ __version__ = "0.1.0"
 __all__ = [
     "AAEError",
     "AdversarialAutoencoder",
+    "Autoencoder",
     "Categorical",
     "Config",
     "Gaussian",
     "GaussianMixture2D",
+    "PenaltyAutoencoder",
     "Prior",
     "SwissRoll",
     "Uniform",

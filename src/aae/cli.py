@@ -1,4 +1,4 @@
-"""The ``aae`` command line: train, presets, encode, sample, plot, data.
+"""The ``aae`` command line: train, presets, encode, sample, classify, plot, eval, report, data.
 
 User errors (:class:`AAEError`) print one ``error:`` line and exit with status 2.
 """
@@ -92,6 +92,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plot", help="re-draw the figures of a run into <run>/figures")
     p.add_argument("run", type=Path, help="run directory")
     _add_data_dir(p)
+
+    p = sub.add_parser(
+        "eval",
+        help="re-compute a run's test metrics into summary.json; --parzen adds the Parzen log-likelihood",
+        description="Evaluate a run on its test split and merge the results into <run>/summary.json.",
+    )
+    p.add_argument("run", type=Path, help="run directory")
+    p.add_argument(
+        "--parzen",
+        action="store_true",
+        help="Parzen-window log-likelihood of the test split under decoded prior samples (paper Table 1); "
+        "σ chosen on the validation split",
+    )
+    p.add_argument("--n-samples", type=int, default=10000, help="prior samples for the Parzen window")
+    p.add_argument("--seed", type=int, default=0)
+    _add_data_dir(p)
+
+    p = sub.add_parser("report", help="write <run>/report.html: figures, metrics and config on one offline page")
+    p.add_argument("run", type=Path, help="run directory")
+    p.add_argument("-o", "--output", type=Path, help="output .html (default: <run>/report.html)")
 
     p = sub.add_parser(
         "data",
@@ -280,6 +300,32 @@ def _human_bytes(n: int) -> str:
     return f"{n:.2f} GiB"
 
 
+def cmd_eval(args) -> int:
+    from aae.experiments import evaluate, load_run, parzen_run, run_splits, update_summary
+
+    if args.n_samples < 1:
+        raise AAEError(f"--n-samples must be >= 1, got {args.n_samples}")
+    run = load_run(args.run)
+    splits = run_splits(run, args.data_dir)
+    results = evaluate(run, splits, args.seed)
+    if args.parzen:
+        results.update(parzen_run(run, splits, args.n_samples, args.seed))
+    update_summary(run.path, results)
+    for k, v in results.items():
+        print(f"  {k}: {v:.6g}" if isinstance(v, float) else f"  {k}: {v}")
+    print(f"updated {run.path / 'summary.json'}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from aae.report import write_report
+
+    out = args.output or args.run / "report.html"
+    _check_output(out, (".html",))
+    print(f"wrote {write_report(args.run, out)}")
+    return 0
+
+
 def _check_output(path: Path, suffixes: tuple[str, ...]) -> None:
     if path.suffix not in suffixes:
         raise AAEError(f"output {path} must end in {' or '.join(suffixes)}")
@@ -294,6 +340,8 @@ COMMANDS = {
     "sample": cmd_sample,
     "classify": cmd_classify,
     "plot": cmd_plot,
+    "eval": cmd_eval,
+    "report": cmd_report,
     "data": cmd_data,
 }
 

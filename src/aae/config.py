@@ -87,9 +87,15 @@ class Config:
     network: NetworkConfig = field(default_factory=NetworkConfig)
     prior: dict[str, Any] = field(default_factory=lambda: {"name": "gaussian", "std": 1.0})
     regularize: bool = True  # false: a plain autoencoder (the baseline)
+    regularizer: str = "adversarial"  # adversarial (AAE) | mmd (WAE-MMD) | kl (VAE; needs network.encoder=gaussian)
+    mmd_lambda: float = 10.0  # weight of MMD² in the WAE objective
+    mmd_kernel: str = "imq"  # imq (inverse multiquadratics) | rbf (Gaussian)
+    mmd_scales: list[float] = field(default_factory=lambda: [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0])  # C = 2·d·σ²·s
+    mmd_closed_form: bool = False  # rbf + Gaussian / mixture prior: exact prior-side kernel expectations
+    kl_weight: float = 1.0  # weight of KL(q(z|x) || p(z)) in the VAE objective (1: the ELBO)
     use_labels: bool = False  # paper §2.3: the discriminator also sees a one-hot label
     label_weight: float = 1.0  # with use_labels: weight of a labeled example in the adversarial losses
-    recon_loss: str = "mse"  # mse | bce
+    recon_loss: str = "mse"  # mse (squared L2) | l1 | bce
     recon: OptimConfig = field(default_factory=lambda: OptimConfig("sgd", 0.01, 0.9))
     disc: OptimConfig = field(default_factory=lambda: OptimConfig("sgd", 0.1, 0.1))
     gen: OptimConfig = field(default_factory=lambda: OptimConfig("sgd", 0.1, 0.1))

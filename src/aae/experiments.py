@@ -8,6 +8,8 @@ A run directory holds::
                            every ``checkpoint_every`` steps, and on SIGINT/SIGTERM)
     metrics.jsonl          one line per epoch: each phase's loss, discriminator accuracy, lr, time
     summary.json           final metrics on the test split, train_seconds, samples_per_second
+                           (+ parzen_ll, parzen_sem, parzen_sigma after ``aae eval --parzen``)
+    report.html            after ``aae report``: the page with all of the above
     figures/*.png          latent scatter, manifold, samples, reconstructions
 """
 
@@ -35,8 +37,8 @@ from aae.config import Config, from_dict, save_config
 from aae.data import Splits, as_float, load_splits
 from aae.distributed import World, broadcast_error, init_from_env, shutdown
 from aae.errors import AAEError
-from aae.metrics import batched, label_match_fraction, prior_mmd, reconstruction_mse
-from aae.models import AdversarialAutoencoder, build_model, build_prior
+from aae.metrics import batched, label_match_fraction, parzen_evaluate, prior_mmd, reconstruction_mse
+from aae.models import Autoencoder, build_model, build_prior
 from aae.priors import Gaussian
 from aae.training import NumericalFault, Trainer, resolve_device
 
@@ -149,8 +151,8 @@ def _train(cfg, out, data_dir, resume, overwrite, progress, log, world: World, d
                 run = Run(out, cfg, model, splits.data_dim, splits.n_classes, splits.image_shape)
                 m["val_error"] = error_percent(predict_split(run, splits, "val"), splits.y_val)
             write_metrics(out, trainer.history)
-        keys = ("recon_loss", "disc_loss", "gen_loss", "disc_acc", "classify_loss", "head_penalty", "val_error")
-        parts = [f"{k}={m[k]:.4g}" for k in keys if k in m]
+        keys = ("recon_loss", "disc_loss", "gen_loss", "disc_acc", "mmd", "kl", "classify_loss", "head_penalty")
+        parts = [f"{k}={m[k]:.4g}" for k in (*keys, "val_error") if k in m]
         log(
             f"epoch {m['epoch']}/{cfg.epochs} "
             + " ".join(parts)
@@ -367,6 +369,40 @@ def classification_metrics(run: Run, splits: Splits) -> dict[str, Any]:
     return out
 
 
+def parzen_run(run: Run, splits: Splits, n_samples: int = 10000, seed: int = 0) -> dict[str, float]:
+    """Parzen-window log-likelihood of the test split under ``n_samples`` decoded prior samples (paper Table 1).
+
+    σ is chosen on the validation split. Returns ``parzen_ll`` (nats, mean over test points),
+    ``parzen_sem`` and ``parzen_sigma``.
+    """
+    if n_samples < 1:
+        raise AAEError(f"--n-samples must be >= 1, got {n_samples}")
+    if len(splits.x_val) == 0:
+        raise AAEError("the Parzen σ is chosen on the validation split, and this run has none (data.validation=0)")
+    model = run.model.eval()
+    g = torch.Generator(model.device).manual_seed(seed)
+    # decode in blocks: 10,000 samples through a 1000-wide decoder at once is needlessly large
+    samples = torch.cat([model.sample(min(2000, n_samples - i), g) for i in range(0, n_samples, 2000)])
+    dev = model.device
+    return parzen_evaluate(samples, splits.x_val.to(dev), splits.x_test.to(dev))
+
+
+def update_summary(path: Path, updates: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``updates`` into ``<path>/summary.json`` (written atomically, other keys kept); returns it."""
+    f = Path(path) / "summary.json"
+    summary: dict[str, Any] = {}
+    if f.is_file():
+        try:
+            summary = json.loads(f.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise AAEError(f"{f}: not valid JSON ({e}); move it away to write a new one") from e
+        if not isinstance(summary, dict):
+            raise AAEError(f"{f}: expected a JSON object")
+    summary.update(updates)
+    atomic_write_json(f, summary)
+    return summary
+
+
 def draw_figures(run: Run, splits: Splits, seed: int = 0) -> list[Path]:
     """Write the run's PNG figures into ``<run>/figures``; returns their paths."""
     fig_dir = run.path / "figures"
@@ -405,7 +441,7 @@ def draw_figures(run: Run, splits: Splits, seed: int = 0) -> list[Path]:
     pairs = plots.interleave_rows(originals.numpy(), recon, cols=10)
     plots.save_image_grid(p, pairs, len(pairs) // 10 + (len(pairs) % 10 > 0), 10, shape)
     paths.append(p)
-    if model.sample_classes and not isinstance(model, AdversarialAutoencoder):
+    if model.sample_classes and not isinstance(model, Autoencoder):
         # style / content (Fig. 7a): each row one style z from the prior, each column one class
         k = min(model.sample_classes, 30)
         z = model.prior.sample(10, g).to(dev).repeat_interleave(k, 0)
@@ -418,7 +454,7 @@ def draw_figures(run: Run, splits: Splits, seed: int = 0) -> list[Path]:
         p = fig_dir / "clusters.png"
         plots.cluster_rows(p, model.heads().cpu().numpy(), as_float(x).numpy(), assigned.numpy(), shape)
         paths.append(p)
-    if codes.shape[1] == 2 and isinstance(model, AdversarialAutoencoder):
+    if codes.shape[1] == 2 and isinstance(model, Autoencoder):
         prior = model.prior
         if isinstance(prior, Gaussian):
             grid = plots.gaussian_grid(20, prior.std, prior.mean)

@@ -19,26 +19,29 @@ from aae.config import Config
 from aae.errors import AAEError
 from aae.networks import Decoder, Encoder, init_normal_
 from aae.priors import Prior, make_prior
-from aae.regularizers import AdversarialRegularizer
+from aae.regularizers import AdversarialRegularizer, KLRegularizer, MMDRegularizer, PenaltyRegularizer
 
-RECON_LOSSES = ("mse", "bce")
+RECON_LOSSES = ("mse", "l1", "bce")
+#: latent regularizers (``Config.regularizer``)
+REGULARIZERS = ("adversarial", "mmd", "kl")
 
 
 def reconstruction_loss(decoder: Decoder, z: torch.Tensor, x: torch.Tensor, kind: str) -> torch.Tensor:
     """Per-example cost summed over data dimensions, averaged over the batch (scalar).
 
-    ``mse``: squared error; ``bce``: binary cross-entropy (computed from logits).
+    ``mse``: squared error; ``l1``: absolute error; ``bce``: binary cross-entropy (computed from logits).
     """
     if kind == "bce":
         return F.binary_cross_entropy_with_logits(decoder.logits(z).float(), x, reduction="sum") / len(x)
+    if kind == "l1":
+        return F.l1_loss(decoder(z).float(), x, reduction="sum") / len(x)
     return F.mse_loss(decoder(z).float(), x, reduction="sum") / len(x)
 
 
-class AdversarialAutoencoder(nn.Module):
-    """The AAE (paper §2): encoder q(z|x), decoder p(x|z), adversarial match of q(z) to p(z).
+class Autoencoder(nn.Module):
+    """Encoder q(z|x), decoder p(x|z), prior p(z) and a latent regularizer: what every model here shares.
 
-    Phases per mini-batch: ``recon`` (encoder + decoder on the reconstruction cost), then
-    ``disc`` (the discriminator) and ``gen`` (the encoder, fooling the discriminator).
+    Subclasses define the phases and the per-mini-batch update.
     """
 
     def __init__(
@@ -46,7 +49,7 @@ class AdversarialAutoencoder(nn.Module):
         encoder: Encoder,
         decoder: Decoder,
         prior: Prior,
-        regularizer: AdversarialRegularizer | None,
+        regularizer: nn.Module | None,
         recon_loss: str = "mse",
         use_labels: bool = False,
     ):
@@ -56,6 +59,48 @@ class AdversarialAutoencoder(nn.Module):
         self.encoder, self.decoder, self.prior = encoder, decoder, prior
         self.regularizer = regularizer
         self.recon_loss, self.use_labels = recon_loss, use_labels
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor, generator: torch.Generator | None = None, sample: bool = True) -> torch.Tensor:
+        """Codes ``(n, code_dim)``; ``sample=False`` gives the posterior mean of a Gaussian encoder."""
+        return self.encoder(x, generator, sample=sample)
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Decoded data ``(n, data_dim)`` (in [0, 1] for a sigmoid decoder)."""
+        return self.decoder(z)
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """``x`` ``(n, d)`` through the encoder (posterior mean) and decoder; ``y`` is not used."""
+        return self.decoder(self.encoder(x, sample=False))
+
+    @property
+    def sample_classes(self) -> int:
+        """How many classes ``sample(labels=...)`` can address (0: none)."""
+        return self.prior.n_classes
+
+    @torch.no_grad()
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Decode ``n`` prior samples: ``(n, data_dim)``."""
+        return self.decoder(self.prior.sample(n, generator, labels=labels).to(self.device))
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+
+class AdversarialAutoencoder(Autoencoder):
+    """The AAE (paper §2): encoder q(z|x), decoder p(x|z), adversarial match of q(z) to p(z).
+
+    Phases per mini-batch: ``recon`` (encoder + decoder on the reconstruction cost), then
+    ``disc`` (the discriminator) and ``gen`` (the encoder, fooling the discriminator).
+    Without a regularizer it is the plain autoencoder: the ``recon`` phase alone.
+    """
+
+    regularizer: AdversarialRegularizer | None
 
     @property
     def phases(self) -> tuple[str, ...]:
@@ -114,36 +159,47 @@ class AdversarialAutoencoder(nn.Module):
         out.update(disc_loss=d_loss.detach(), disc_acc=d_acc.detach(), gen_loss=g_loss.detach())
         return out
 
-    @torch.no_grad()
-    def encode(self, x: torch.Tensor, generator: torch.Generator | None = None, sample: bool = True) -> torch.Tensor:
-        """Codes ``(n, code_dim)``; ``sample=False`` gives the posterior mean of a Gaussian encoder."""
-        return self.encoder(x, generator, sample=sample)
 
-    @torch.no_grad()
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Decoded data ``(n, data_dim)`` (in [0, 1] for a sigmoid decoder)."""
-        return self.decoder(z)
+class PenaltyAutoencoder(Autoencoder):
+    """WAE-MMD and VAE: the reconstruction cost plus ``weight`` × a latent penalty, in one phase.
 
-    @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """``x`` ``(n, d)`` through the encoder (posterior mean) and decoder; ``y`` is not used."""
-        return self.decoder(self.encoder(x, sample=False))
+    The ``recon`` phase updates encoder and decoder on c(x, x̂) + λ·D(q, p), D the regularizer's
+    penalty (MMD² for :class:`MMDRegularizer`, KL(q(z|x) || p(z)) for :class:`KLRegularizer`).
+    """
 
-    @property
-    def sample_classes(self) -> int:
-        """How many classes ``sample(labels=...)`` can address (0: none)."""
-        return self.prior.n_classes
+    regularizer: PenaltyRegularizer
 
-    @torch.no_grad()
-    def sample(
-        self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """Decode ``n`` prior samples: ``(n, data_dim)``."""
-        return self.decoder(self.prior.sample(n, generator, labels=labels).to(self.device))
+    phases = ("recon",)
 
-    @property
-    def device(self) -> torch.device:
-        return next(self.parameters()).device
+    def phase_parameters(self) -> dict[str, list[nn.Parameter]]:
+        return {"recon": [*self.encoder.parameters(), *self.decoder.parameters()]}
+
+    def train_step(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        optimizers: dict[str, torch.optim.Optimizer],
+        generator: torch.Generator | None = None,
+        amp: Callable[[], AbstractContextManager] = nullcontext,
+    ) -> dict[str, torch.Tensor]:
+        """One mini-batch (``x`` ``(n, d)``; ``y`` unused) through the single phase; detached scalar metrics.
+
+        Metrics: ``recon_loss`` (the reconstruction cost alone, comparable with the AAE's),
+        the unweighted penalty under the regularizer's name (``mmd`` or ``kl``) and ``loss``, the total.
+        """
+        reg = self.regularizer
+        with amp():
+            mu, logvar = self.encoder.stats(x, generator)
+            z = self.encoder.reparameterize(mu, logvar, generator)
+            rec = reconstruction_loss(self.decoder, z, x, self.recon_loss)
+        # the penalty stays in float32 outside autocast: kernel sums over a batch and the
+        # closed-form quadratic forms lose too much in bf16
+        pen = reg.penalty(z, mu, logvar, generator)
+        loss = rec + reg.weight * pen
+        optimizers["recon"].zero_grad(set_to_none=True)
+        loss.backward()
+        optimizers["recon"].step()
+        return {"recon_loss": rec.detach(), reg.name: pen.detach(), "loss": loss.detach()}
 
 
 def build_prior(cfg: Config) -> Prior:
@@ -155,12 +211,34 @@ def build_prior(cfg: Config) -> Prior:
     return make_prior(name, cfg.network.code_dim, **kwargs)
 
 
-def build_aae(
-    cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None
-) -> AdversarialAutoencoder:
-    """An :class:`AdversarialAutoencoder` as ``cfg`` describes, for data of ``data_dim`` features.
+def build_regularizer(cfg: Config, prior: Prior, n_classes: int) -> nn.Module | None:
+    """The latent regularizer ``cfg.regularizer`` names, or None for ``regularize=false``."""
+    net = cfg.network
+    if cfg.regularizer not in REGULARIZERS:
+        raise AAEError(f"unknown regularizer {cfg.regularizer!r}; choose one of {list(REGULARIZERS)}")
+    if not cfg.regularize:
+        return None
+    if cfg.regularizer == "adversarial":
+        return AdversarialRegularizer(
+            prior, net.code_dim, net.disc_hidden, n_classes if cfg.use_labels else 0, cfg.label_weight
+        )
+    if cfg.use_labels:
+        raise AAEError(f"use_labels=true works with the adversarial regularizer only, not {cfg.regularizer!r}")
+    if cfg.regularizer == "mmd":
+        return MMDRegularizer(prior, net.code_dim, cfg.mmd_lambda, cfg.mmd_kernel, cfg.mmd_scales, cfg.mmd_closed_form)
+    if net.encoder != "gaussian":
+        raise AAEError(
+            f"regularizer='kl' (the VAE) needs a Gaussian posterior: set network.encoder=gaussian (got {net.encoder!r})"
+        )
+    return KLRegularizer(prior, net.code_dim, cfg.kl_weight)
 
-    ``image_shape`` (``(h, w)`` or ``(c, h, w)``) is needed by ``network.arch = "conv"``.
+
+def build_aae(cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None) -> Autoencoder:
+    """The autoencoder ``cfg`` describes, for data of ``data_dim`` features.
+
+    An :class:`AdversarialAutoencoder` for ``regularizer="adversarial"`` or ``regularize=false``,
+    a :class:`PenaltyAutoencoder` (WAE-MMD, VAE) for ``"mmd"`` and ``"kl"``. ``image_shape``
+    (``(h, w)`` or ``(c, h, w)``) is needed by ``network.arch = "conv"``.
     """
     net = cfg.network
     prior = build_prior(cfg)
@@ -186,12 +264,9 @@ def build_aae(
         **arch,
     )
     decoder = Decoder(net.code_dim, data_dim, list(reversed(net.hidden)), net.output, batchnorm=net.batchnorm, **arch)
-    regularizer = None
-    if cfg.regularize:
-        regularizer = AdversarialRegularizer(
-            prior, net.code_dim, net.disc_hidden, n_classes if cfg.use_labels else 0, cfg.label_weight
-        )
-    model = AdversarialAutoencoder(encoder, decoder, prior, regularizer, cfg.recon_loss, cfg.use_labels)
+    regularizer = build_regularizer(cfg, prior, n_classes)
+    cls = AdversarialAutoencoder if regularizer is None or cfg.regularizer == "adversarial" else PenaltyAutoencoder
+    model = cls(encoder, decoder, prior, regularizer, cfg.recon_loss, cfg.use_labels)
     if net.init_std > 0:
         init_normal_(model, net.init_std)
     return model

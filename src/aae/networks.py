@@ -208,12 +208,19 @@ class Encoder(nn.Module):
             return mu, logvar.clamp(-30.0, 20.0)
         return h, None
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None, sample: bool = True) -> torch.Tensor:
-        mu, logvar = self.stats(x, generator)
-        if logvar is None or not sample:
+    @staticmethod
+    def reparameterize(
+        mu: torch.Tensor, logvar: torch.Tensor | None, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """A differentiable draw z = μ + σ·ε of N(μ, exp(logvar)); ``mu`` itself when ``logvar`` is None."""
+        if logvar is None:
             return mu
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
         return mu + (0.5 * logvar).exp() * eps
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None, sample: bool = True) -> torch.Tensor:
+        mu, logvar = self.stats(x, generator)
+        return self.reparameterize(mu, logvar if sample else None, generator)
 
 
 class Decoder(nn.Module):

@@ -151,7 +151,11 @@ class Trainer:
                 row, col = (~torch.isfinite(stacked)).nonzero()[0].tolist()
                 step, metrics = pending[row]
                 key = list(metrics)[col]
+                # metrics are named after their phase (recon_loss, disc_loss); a penalty model's
+                # extra metrics (mmd, kl, loss) belong to its one phase
                 phase = key.split("_")[0]
+                if phase not in self.optimizers:
+                    phase = next(iter(self.optimizers))
                 fault = NumericalFault(
                     f"{key} became {float(stacked[row, col])} in the '{phase}' phase at step {step} "
                     f"(epoch {self.epoch + 1}); lower that phase's learning rate (--set {phase}.lr=...) "
