@@ -75,6 +75,9 @@ class DataConfig:
     validation: int = 10000  # training images held out for validation (tfd: its fold decides)
     fold: int = 0  # tfd: which of the 5 official folds (0-4)
     n_labeled: int = -1  # labels kept for label-informed training (-1: all), class-balanced by seed
+    # per-pixel (x - mean) / std with the training split's statistics (saved with the weights);
+    # needs network.output="linear"; samples, reconstructions and figures are mapped back to [0, 1]
+    standardize: bool = False
 
 
 @dataclass
