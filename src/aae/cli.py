@@ -182,8 +182,9 @@ def cmd_presets(args) -> int:
     from aae.presets import PRESETS
 
     width = max(len(n) for n in PRESETS)
+    paper = max(len(p.reproduces) for p in PRESETS.values())
     for p in PRESETS.values():
-        print(f"{p.name:<{width}}  {p.reproduces:<16} {p.description}")
+        print(f"{p.name:<{width}}  {p.reproduces:<{paper}}  {p.description}")
     return 0
 
 
