@@ -3,7 +3,8 @@
 A run directory holds::
 
     config.json            the resolved config
-    model.safetensors      final weights          model.json  (description, sha256, data shape)
+    model.safetensors      final weights (and, with data.standardize, the training split's
+                           per-pixel mean and std as buffers)   model.json  (description, sha256, data shape)
     checkpoint-<step>.safetensors  full training state, named by checkpoint.json (epoch ends,
                            every ``checkpoint_every`` steps, and on SIGINT/SIGTERM)
     metrics.jsonl          one line per epoch: each phase's loss, discriminator accuracy, lr, time

@@ -5,9 +5,15 @@ Shapes: data ``x`` is ``(n, data_dim)`` in [0, 1] (flattened images), codes ``z`
 three networks, a linear code layer and a sigmoid decoder output (``arch="mlp"``).
 
 ``arch="conv"`` (images only) gives the encoder stride-2 convolutions and a linear code
-layer, and the decoder a linear layer and stride-2 transposed convolutions; inputs and
-outputs stay flattened ``(n, c*h*w)`` rows, reshaped with the image shape inside. The
-discriminator sees codes, not images, so it is always an MLP.
+layer (the semi-supervised encoder: a convolutional trunk and its two linear heads), and the
+decoder a linear layer and stride-2 transposed convolutions; inputs and outputs stay
+flattened ``(n, c*h*w)`` rows, reshaped with the image shape inside. ``batchnorm`` adds batch
+normalization before the hidden ReLUs of either kind. The discriminator sees codes, not
+images, so it is always an MLP.
+
+With ``standardize`` (config ``data.standardize``) encoders standardize their input per
+dimension and the linear decoder predicts standardized values that ``forward`` maps back to
+[0, 1] (:class:`Standardize`): everything outside the model stays in data units.
 """
 
 from __future__ import annotations
