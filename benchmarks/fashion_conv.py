@@ -95,7 +95,7 @@ def main() -> None:
                     "metric": metric,
                     "meaning": meaning,
                     "value": s[metric],
-                    "last_epoch": json.loads((out / "metrics.jsonl").read_text().splitlines()[-1]),
+                    "history": [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()],
                     "summary": s,
                     "parameters": n_parameters(out),
                     "train_minutes": s["train_seconds"] / 60,
@@ -117,12 +117,16 @@ def main() -> None:
     for r in rows:
         value = f"{r['value']:.4f}" if r["metric"] == "recon_mse" else f"{r['value']:.2f} %"
         extra = f", MMD to prior {r['summary']['prior_mmd']:.4f}" if r["metric"] == "recon_mse" else ""
-        last = r["last_epoch"]
+        last = r["history"][-1]
         lines.append(
             f"| {r['task']} (`{r['preset']}`) | {r['arch']} | {r['meaning']}: **{value}**{extra} "
             f"| {last['recon_loss']:.1f}, {last['disc_acc']:.3f} "
             f"| {r['parameters']['autoencoder']:,} | {r['epochs']} | {r['train_minutes']:.1f} min |"
         )
+    curves = [r for r in rows if "val_error" in r["history"][0]]
+    if curves:
+        lines += ["", "Validation error (%) after each epoch of the semi-supervised runs:", ""]
+        lines += [f"- {r['arch']}: " + ", ".join(f"{m['val_error']:.1f}" for m in r["history"]) for r in curves]
     lines += ["", "Commands:", ""]
     lines += [f"- `{r['command']}`" for r in rows]
     (args.results / "fashion_conv.md").write_text("\n".join(lines) + "\n")
