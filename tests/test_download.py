@@ -190,6 +190,10 @@ def test_data_command_download_list_verify(tmp_path, svhn_mirror, capsys):
     assert re.search(r"svhn +extra_32x32.mat .*size ok .*d/svhn/extra_32x32.mat", out)
     assert re.search(r"tfd +TFD_48x48.mat .*found \(no published checksum\)", out)
     assert re.search(r"mnist +train-images-idx3-ubyte.gz .*missing .*aae data download mnist", out)
+    # one licence line per data set
+    licences = out.split("licences:\n")[1].splitlines()
+    assert [line.split()[0] for line in licences] == ["mnist", "fashion-mnist", "svhn", "tfd"]
+    assert "MIT" in licences[1] and "non-commercial" in licences[2] and "on request" in licences[3]
 
     assert main(["data", "verify", "--data-dir", str(d)]) == 0
     out = capsys.readouterr().out

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from aae.errors import AAEError
-from aae.networks import Decoder, Discriminator, Encoder, init_normal_, mlp
+from aae.networks import CategoricalEncoder, Decoder, Discriminator, Encoder, init_normal_, mlp
 
 
 def test_mlp_layout_and_output_activation():
@@ -127,3 +127,37 @@ def test_init_normal_reaches_conv_layers():
     init_normal_(dec, 0.01)
     w = dec.net.deconv[0].weight
     assert abs(w.std().item() - 0.01) < 1e-3 and dec.net.deconv[0].bias.abs().max() == 0
+
+
+@pytest.mark.parametrize("shape", IMAGE_SHAPES)
+def test_conv_categorical_encoder_shapes_and_classifier_parameters(shape):
+    d = math.prod(shape)
+    enc = CategoricalEncoder(d, 7, 3, arch="conv", image_shape=shape, channels=[4, 8], batchnorm=True)
+    logits, z = enc(torch.rand(5, d))
+    assert logits.shape == (5, 7) and z.shape == (5, 3)
+    convs = [m for m in enc.trunk.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [4, 8] and convs[0].in_channels == (shape[0] if len(shape) == 3 else 1)
+    side = [s // 4 for s in shape[-2:]]
+    assert enc.y_head.in_features == enc.z_head.in_features == 8 * side[0] * side[1]
+    # q(y|x) = the conv trunk and the softmax head; the style head is not part of it
+    ids = {id(p) for p in enc.classifier_parameters()}
+    assert all(id(p) in ids for p in enc.trunk.parameters()) and id(enc.z_head.weight) not in ids
+    with pytest.raises(AAEError, match="needs image data"):
+        CategoricalEncoder(30, 3, 2, arch="conv")
+
+
+def test_batchnorm_in_conv_stacks():
+    shape = (3, 16, 16)
+    enc = Encoder(768, 2, arch="conv", image_shape=shape, channels=[4, 8], batchnorm=True)
+    dec = Decoder(2, 768, arch="conv", image_shape=shape, channels=[4, 8], batchnorm=True)
+    bn2d = [m.num_features for m in (*enc.modules(), *dec.modules()) if isinstance(m, torch.nn.BatchNorm2d)]
+    assert bn2d == [4, 8, 4]  # after each encoder convolution, between the decoder's transposed ones
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in dec.net.inp)
+    plain = Encoder(768, 2, arch="conv", image_shape=shape, channels=[4, 8])
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())
+    # training mode normalises per batch; eval mode uses the running statistics
+    x = torch.rand(6, 768)
+    enc.train()
+    enc(x)
+    enc.eval()
+    torch.testing.assert_close(enc(x[:1]), enc(x)[:1])

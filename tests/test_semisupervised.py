@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -254,3 +255,25 @@ def test_semisupervised_100_labels_beats_a_plain_mlp_on_mnist(shared_data, seed)
     aae_error = float((tr.model.eval().predict_proba(x_test).argmax(1) != y_test).float().mean())
     mlp_error = plain_mlp_error(splits.x_train[lab], splits.y_train[lab], x_test, y_test, hidden, tr.step, cfg, seed)
     assert aae_error < mlp_error - 0.02, (aae_error, mlp_error)
+
+
+@pytest.mark.parametrize("model", ["semisupervised", "clustering", "dimred", "dimred-clustering"])
+def test_conv_networks_for_the_categorical_models(model):
+    """network.arch=conv builds conv trunks and decoders for every model with a class head, and they train."""
+    cfg = tiny_cfg(model, arch="conv", channels=[4, 8], batchnorm=True, n_clusters=12 if "clustering" in model else 0)
+    if model.startswith("dimred"):
+        cfg.network.code_dim = 2
+    x = torch.randint(0, 256, (60, 3 * 16 * 16), dtype=torch.uint8)  # stored as pixels, converted per batch
+    y = torch.arange(60) % 10
+    net = build_model(cfg, 768, 10, (3, 16, 16))
+    assert any(isinstance(m, torch.nn.Conv2d) for m in net.encoder.trunk.modules())
+    assert any(isinstance(m, torch.nn.ConvTranspose2d) for m in net.decoder.modules())
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    tr = Trainer(net, cfg, x, y)
+    tr.fit(1)
+    assert all(np.isfinite(v) for v in tr.history[0].values())
+    assert not torch.equal(before["encoder.y_head.weight"], net.encoder.y_head.weight)
+    proba = net.predict_proba(torch.rand(4, 768))
+    assert proba.shape == (4, net.n_classes)
+    torch.testing.assert_close(proba.sum(1), torch.ones(4))
+    assert net.sample(3, torch.Generator().manual_seed(0)).shape == (3, 768)

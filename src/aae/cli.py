@@ -120,7 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Which data sets are found where; fetch them (size and checksum verified); re-check them.",
     )
     data_sub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
-    q = data_sub.add_parser("list", help="where each known file is found, its size, and whether the size is right")
+    q = data_sub.add_parser(
+        "list", help="where each known file is found, its size, whether the size is right, and each licence"
+    )
     _add_data_dir(q)
     q = data_sub.add_parser(
         "download",
@@ -182,8 +184,9 @@ def cmd_presets(args) -> int:
     from aae.presets import PRESETS
 
     width = max(len(n) for n in PRESETS)
+    paper = max(len(p.reproduces) for p in PRESETS.values())
     for p in PRESETS.values():
-        print(f"{p.name:<{width}}  {p.reproduces:<16} {p.description}")
+        print(f"{p.name:<{width}}  {p.reproduces:<{paper}}  {p.description}")
     return 0
 
 
@@ -265,6 +268,10 @@ def cmd_data(args) -> int:
         size = _human_bytes(r.path.stat().st_size) if r.path else "-"
         where = str(r.path) if r.path else _how_to_get(r.dataset, r.filename)
         print(f"{r.dataset:<14}{r.filename:<28}{size:>10}  {r.status:<32}{where}")
+    if not verify:
+        print("licences:")
+        for name, terms in data.LICENCES.items():
+            print(f"  {name:<14}{terms}")
     bad = [str(r.path) for r in reports if not r.ok]
     if bad:
         raise AAEError(f"{len(bad)} file(s) are not the upstream files: {', '.join(bad)}")

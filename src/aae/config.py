@@ -50,14 +50,14 @@ class NetworkConfig:
     code_dim: int = 2
     encoder: str = "deterministic"  # deterministic | gaussian | universal
     noise_dim: int = 0  # noise inputs of the universal encoder
-    arch: str = "mlp"  # mlp | conv (encoder and decoder; images only; the discriminator is an MLP on codes)
+    arch: str = "mlp"  # mlp | conv (encoders and decoder of every model; images only; discriminators stay MLPs)
     hidden: list[int] = field(default_factory=lambda: [1000, 1000])  # mlp encoder; decoder mirrors it
     channels: list[int] = field(default_factory=lambda: [32, 64, 128])  # conv: per stride-2 layer; decoder mirrors
     disc_hidden: list[int] = field(default_factory=lambda: [1000, 1000])
     output: str = "sigmoid"  # decoder output: sigmoid (data in [0, 1]) | linear
     init_std: float = 0.0  # > 0: weights N(0, init_std²) as in the paper; 0: PyTorch default
     dropout: float = 0.0
-    batchnorm: bool = False  # batch normalization after every hidden layer of the encoder and decoder
+    batchnorm: bool = False  # batch normalization before every hidden ReLU of the encoder and decoder (MLP or conv)
     input_noise: float = 0.0  # std of Gaussian noise added to the encoder's input while training
     n_clusters: int = 0  # semisupervised / clustering: size of the categorical code y (0: number of classes)
     # dimred (paper §7): representation W_C·y + z; cluster heads W_C learned, or fixed to head_scale·I
@@ -75,6 +75,9 @@ class DataConfig:
     validation: int = 10000  # training images held out for validation (tfd: its fold decides)
     fold: int = 0  # tfd: which of the 5 official folds (0-4)
     n_labeled: int = -1  # labels kept for label-informed training (-1: all), class-balanced by seed
+    # per-pixel (x - mean) / std with the training split's statistics (saved with the weights);
+    # needs network.output="linear"; samples, reconstructions and figures are mapped back to [0, 1]
+    standardize: bool = False
 
 
 @dataclass

@@ -119,6 +119,14 @@ KNOWN_FILES: dict[str, tuple[str, ...]] = {
     "tfd": (TFD_FILE,),
 }
 
+#: the terms each data set is distributed under (``aae data list`` prints them); check the source before use
+LICENCES: dict[str, str] = {
+    "mnist": "no licence stated on the authors' page (LeCun, Cortes and Burges); often listed as CC BY-SA 3.0",
+    "fashion-mnist": "MIT licence (Zalando Research, github.com/zalandoresearch/fashion-mnist)",
+    "svhn": "non-commercial use only, citing Netzer et al. 2011 (ufldl.stanford.edu/housenumbers)",
+    "tfd": "research use under the University of Toronto's licence agreement, on request only (Susskind et al. 2010)",
+}
+
 TFD_HOW_TO_GET = (
     "the Toronto Face Database is distributed on request only (Susskind, Anderson and Hinton 2010, "
     "University of Toronto), so it cannot be downloaded; put TFD_48x48.mat in <data-dir>/tfd/ "

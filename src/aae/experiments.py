@@ -3,7 +3,8 @@
 A run directory holds::
 
     config.json            the resolved config
-    model.safetensors      final weights          model.json  (description, sha256, data shape)
+    model.safetensors      final weights (and, with data.standardize, the training split's
+                           per-pixel mean and std as buffers)   model.json  (description, sha256, data shape)
     checkpoint-<step>.safetensors  full training state, named by checkpoint.json (epoch ends,
                            every ``checkpoint_every`` steps, and on SIGINT/SIGTERM)
     metrics.jsonl          one line per epoch: each phase's loss, discriminator accuracy, lr, time
@@ -34,11 +35,12 @@ from aae import plots
 from aae.checkpoints import atomic_write_bytes, atomic_write_json, load_tensors, save_tensors
 from aae.classification import cluster_labels, error_percent, predict_labels, predict_proba
 from aae.config import Config, from_dict, save_config
-from aae.data import Splits, as_float, load_splits
+from aae.data import Splits, Standardizer, as_float, load_splits
 from aae.distributed import World, broadcast_error, init_from_env, shutdown
 from aae.errors import AAEError
 from aae.metrics import batched, label_match_fraction, parzen_evaluate, prior_mmd, reconstruction_mse
 from aae.models import Autoencoder, build_model, build_prior
+from aae.networks import set_standardization
 from aae.priors import Gaussian
 from aae.training import NumericalFault, Trainer, resolve_device
 
@@ -128,7 +130,13 @@ def _train(cfg, out, data_dir, resume, overwrite, progress, log, world: World, d
         cfg.data.dataset, data_dir, cfg.data.validation, cfg.data.n_labeled, cfg.seed, fold=cfg.data.fold
     )
     torch.manual_seed(cfg.seed)  # weight initialisation
-    model = build_model(cfg, splits.data_dim, splits.n_classes, splits.image_shape).to(device)
+    model = build_model(cfg, splits.data_dim, splits.n_classes, splits.image_shape)
+    if cfg.data.standardize:
+        # per-pixel statistics of the training split only, stored in the model's buffers (and so
+        # in model.safetensors and every checkpoint); the stored data stay as they are (uint8)
+        st = Standardizer.fit(splits.x_train)
+        set_standardization(model, st.mean, st.std)
+    model = model.to(device)
     trainer = Trainer(model, cfg, splits.x_train.to(device), splits.y_train.to(device), world)
     data_meta = {"data_dim": splits.data_dim, "n_classes": splits.n_classes, "image_shape": splits.image_shape}
 
@@ -372,8 +380,10 @@ def classification_metrics(run: Run, splits: Splits) -> dict[str, Any]:
 def parzen_run(run: Run, splits: Splits, n_samples: int = 10000, seed: int = 0) -> dict[str, float]:
     """Parzen-window log-likelihood of the test split under ``n_samples`` decoded prior samples (paper Table 1).
 
-    σ is chosen on the validation split. Returns ``parzen_ll`` (nats, mean over test points),
-    ``parzen_sem`` and ``parzen_sigma``.
+    σ is chosen on the validation split. Samples and images are in data units ([0, 1] for
+    images): a standardized run's decoder maps its samples back (as the paper does for TFD),
+    and uint8 pixels are scaled per block. Returns ``parzen_ll`` (nats, mean over test
+    points), ``parzen_sem`` and ``parzen_sigma``.
     """
     if n_samples < 1:
         raise AAEError(f"--n-samples must be >= 1, got {n_samples}")

@@ -113,6 +113,8 @@ def parzen_log_prob(
 ) -> torch.Tensor:
     """log p(x_i) in nats under the Parzen window of ``samples`` ``(m, d)``, for each σ: ``(n, len(sigmas))`` float64.
 
+    ``x`` may be uint8 pixels (scaled to [0, 1] block by block, like :func:`aae.data.as_float`).
+
     p(x) = (1/m) Σ_j N(x; s_j, σ² I), so log p(x) = logsumexp_j(-|x - s_j|²/(2σ²)) - log m - d/2·log(2πσ²).
     Squared distances are computed in float64 (|x|² + |s|² - 2x·s cancels badly in float32
     at the 1/(2σ²) ~ 10 scale of pixel data) for blocks of ``batch_size`` points × ``sample_chunk``
@@ -128,7 +130,7 @@ def parzen_log_prob(
     const = -math.log(m) - 0.5 * d * torch.log(2 * math.pi * sig * sig)  # (G,)
     out = []
     for xb in x.split(batch_size):
-        xb = xb.to(dev, torch.float64)
+        xb = as_float(xb).to(dev, torch.float64)  # uint8 pixels -> [0, 1], one block at a time
         x_sq = xb.pow(2).sum(1, keepdim=True)
         parts = []  # (G, b) logsumexp of each sample block
         for sb, sb_sq in zip(s64.split(sample_chunk), s_sq.split(sample_chunk)):

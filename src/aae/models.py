@@ -17,7 +17,7 @@ from torch import nn
 
 from aae.config import Config
 from aae.errors import AAEError
-from aae.networks import Decoder, Encoder, init_normal_
+from aae.networks import STANDARDIZE_NEEDS_LINEAR, Decoder, Encoder, init_normal_
 from aae.priors import Prior, make_prior
 from aae.regularizers import AdversarialRegularizer, KLRegularizer, MMDRegularizer, PenaltyRegularizer
 
@@ -30,12 +30,18 @@ def reconstruction_loss(decoder: Decoder, z: torch.Tensor, x: torch.Tensor, kind
     """Per-example cost summed over data dimensions, averaged over the batch (scalar).
 
     ``mse``: squared error; ``l1``: absolute error; ``bce``: binary cross-entropy (computed from logits).
+    A decoder with a :class:`~aae.networks.Standardize` output is compared in standardized units
+    (the decoder's raw output against the standardized ``x``), as the paper trains on TFD and SVHN.
     """
     if kind == "bce":
         return F.binary_cross_entropy_with_logits(decoder.logits(z).float(), x, reduction="sum") / len(x)
+    if decoder.standardize is not None:
+        pred, x = decoder.logits(z).float(), decoder.standardize(x)
+    else:
+        pred = decoder(z).float()
     if kind == "l1":
-        return F.l1_loss(decoder(z).float(), x, reduction="sum") / len(x)
-    return F.mse_loss(decoder(z).float(), x, reduction="sum") / len(x)
+        return F.l1_loss(pred, x, reduction="sum") / len(x)
+    return F.mse_loss(pred, x, reduction="sum") / len(x)
 
 
 class Autoencoder(nn.Module):
@@ -233,6 +239,30 @@ def build_regularizer(cfg: Config, prior: Prior, n_classes: int) -> nn.Module | 
     return KLRegularizer(prior, net.code_dim, cfg.kl_weight)
 
 
+def network_kwargs(cfg: Config, image_shape: Sequence[int] | None) -> dict:
+    """Keyword arguments every encoder / decoder of ``cfg`` takes: arch, image shape, channels, standardize."""
+    net = cfg.network
+    return {
+        "arch": net.arch,
+        "image_shape": image_shape,
+        "channels": net.channels,
+        "standardize": cfg.data.standardize,
+    }
+
+
+def check_standardize(cfg: Config) -> None:
+    """``data.standardize`` needs a linear decoder and a squared or absolute error cost."""
+    if not cfg.data.standardize:
+        return
+    if cfg.network.output != "linear":
+        raise AAEError(STANDARDIZE_NEEDS_LINEAR)
+    if cfg.recon_loss == "bce":
+        raise AAEError(
+            "data.standardize=true and recon_loss='bce' do not go together: binary cross-entropy needs "
+            "targets in [0, 1]; use recon_loss='mse' (or 'l1')"
+        )
+
+
 def build_aae(cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None) -> Autoencoder:
     """The autoencoder ``cfg`` describes, for data of ``data_dim`` features.
 
@@ -251,7 +281,7 @@ def build_aae(cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[
                 f"use_labels=true needs a prior with a component per class ({n_classes}); "
                 f"prior {name!r} has {prior.n_classes}"
             )
-    arch = {"arch": net.arch, "image_shape": image_shape, "channels": net.channels}
+    arch = network_kwargs(cfg, image_shape)
     encoder = Encoder(
         data_dim,
         net.code_dim,
@@ -282,4 +312,5 @@ def build_model(cfg: Config, data_dim: int, n_classes: int, image_shape: Sequenc
 
     if cfg.model not in MODELS:
         raise AAEError(f"unknown model {cfg.model!r}; choose one of {sorted(MODELS)}")
+    check_standardize(cfg)
     return MODELS[cfg.model](cfg, data_dim, n_classes, image_shape=image_shape)

@@ -5,9 +5,15 @@ Shapes: data ``x`` is ``(n, data_dim)`` in [0, 1] (flattened images), codes ``z`
 three networks, a linear code layer and a sigmoid decoder output (``arch="mlp"``).
 
 ``arch="conv"`` (images only) gives the encoder stride-2 convolutions and a linear code
-layer, and the decoder a linear layer and stride-2 transposed convolutions; inputs and
-outputs stay flattened ``(n, c*h*w)`` rows, reshaped with the image shape inside. The
-discriminator sees codes, not images, so it is always an MLP.
+layer (the semi-supervised encoder: a convolutional trunk and its two linear heads), and the
+decoder a linear layer and stride-2 transposed convolutions; inputs and outputs stay
+flattened ``(n, c*h*w)`` rows, reshaped with the image shape inside. ``batchnorm`` adds batch
+normalization before the hidden ReLUs of either kind. The discriminator sees codes, not
+images, so it is always an MLP.
+
+With ``standardize`` (config ``data.standardize``) encoders standardize their input per
+dimension and the linear decoder predicts standardized values that ``forward`` maps back to
+[0, 1] (:class:`Standardize`): everything outside the model stays in data units.
 """
 
 from __future__ import annotations
@@ -21,6 +27,10 @@ from torch import nn
 from aae.errors import AAEError
 
 ENCODER_KINDS = ("deterministic", "gaussian", "universal")
+STANDARDIZE_NEEDS_LINEAR = (
+    "data.standardize=true needs a linear decoder output (--set network.output=linear): the decoder "
+    "predicts standardized values, which a sigmoid cannot reach"
+)
 ARCHS = ("mlp", "conv")
 
 
@@ -95,27 +105,59 @@ def conv_sizes(height: int, width: int, n_layers: int) -> list[tuple[int, int]]:
     return sizes
 
 
+def conv_layers(image_shape: tuple[int, int, int], channels: Sequence[int], batchnorm: bool = False) -> nn.Sequential:
+    """Stride-2 convolutions (kernel 4, padding 1, ReLU) from the image's channels through ``channels``;
+    ``batchnorm`` adds batch normalization before each ReLU. Images too small for the stack are refused."""
+    if not channels:
+        raise AAEError("network.arch='conv' needs at least one entry in network.channels")
+    conv_sizes(image_shape[1], image_shape[2], len(channels))
+    layers: list[nn.Module] = []
+    c = image_shape[0]
+    for ch in channels:
+        layers += [nn.Conv2d(c, ch, 4, stride=2, padding=1), *([nn.BatchNorm2d(ch)] if batchnorm else []), nn.ReLU()]
+        c = ch
+    return nn.Sequential(*layers)
+
+
+def conv_features(image_shape: tuple[int, int, int], channels: Sequence[int]) -> int:
+    """Features per image after :func:`conv_layers`: last channels x smallest height x smallest width."""
+    fh, fw = conv_sizes(image_shape[1], image_shape[2], len(channels))[-1]
+    return channels[-1] * fh * fw
+
+
+class ConvFeatures(nn.Module):
+    """``(n, c*h*w) -> (n, n_features)``: flattened rows reshaped to images, :func:`conv_layers`, flattened
+    (the shared trunk of the semi-supervised encoder with ``arch="conv"``)."""
+
+    def __init__(self, image_shape: tuple[int, int, int], channels: Sequence[int], batchnorm: bool = False):
+        super().__init__()
+        self.image_shape = image_shape
+        self.conv = conv_layers(image_shape, channels, batchnorm)
+        self.n_features = conv_features(image_shape, channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x.reshape(-1, *self.image_shape)).flatten(1)
+
+
 class ConvEncoderNet(nn.Module):
-    """``(n, c*h*w + extra) -> (n, out_dim)``: stride-2 convolutions (kernel 4, ReLU) on the image
-    part, then one linear layer on the flattened features and the ``extra`` inputs (the universal
-    encoder's noise, which thus enters after the convolutions)."""
+    """``(n, c*h*w + extra) -> (n, out_dim)``: :func:`conv_layers` on the image part, then one linear
+    layer on the flattened features and the ``extra`` inputs (the universal encoder's noise, which
+    thus enters after the convolutions)."""
 
     def __init__(
-        self, image_shape: tuple[int, int, int], channels: Sequence[int], out_dim: int, extra: int = 0, dropout=0.0
+        self,
+        image_shape: tuple[int, int, int],
+        channels: Sequence[int],
+        out_dim: int,
+        extra: int = 0,
+        dropout=0.0,
+        batchnorm: bool = False,
     ):
         super().__init__()
-        if not channels:
-            raise AAEError("network.arch='conv' needs at least one entry in network.channels")
         self.image_shape = image_shape
-        c, h, w = image_shape
-        layers: list[nn.Module] = []
-        for ch in channels:
-            layers += [nn.Conv2d(c, ch, 4, stride=2, padding=1), nn.ReLU()]
-            c = ch
-        self.conv = nn.Sequential(*layers)
-        fh, fw = conv_sizes(h, w, len(channels))[-1]
+        self.conv = conv_layers(image_shape, channels, batchnorm)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.out = nn.Linear(c * fh * fw + extra, out_dim)
+        self.out = nn.Linear(conv_features(image_shape, channels) + extra, out_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         d = math.prod(self.image_shape)
@@ -128,9 +170,12 @@ class ConvEncoderNet(nn.Module):
 class ConvDecoderNet(nn.Module):
     """``(n, code_dim) -> (n, c*h*w)`` before the output activation: a linear layer (ReLU) to the
     smallest feature map, then stride-2 transposed convolutions mirroring :class:`ConvEncoderNet`'s
-    (ReLU between them), the last one to the image's channels."""
+    (ReLU between them), the last one to the image's channels. ``batchnorm`` normalizes before
+    every ReLU."""
 
-    def __init__(self, code_dim: int, image_shape: tuple[int, int, int], channels: Sequence[int]):
+    def __init__(
+        self, code_dim: int, image_shape: tuple[int, int, int], channels: Sequence[int], batchnorm: bool = False
+    ):
         super().__init__()
         if not channels:
             raise AAEError("network.arch='conv' needs at least one entry in network.channels")
@@ -138,7 +183,10 @@ class ConvDecoderNet(nn.Module):
         sizes = conv_sizes(h, w, len(channels))[::-1]  # smallest first
         chans = list(reversed(channels))
         self.start = (chans[0], *sizes[0])
-        self.inp = nn.Sequential(nn.Linear(code_dim, math.prod(self.start)), nn.ReLU())
+        n_start = math.prod(self.start)
+        self.inp = nn.Sequential(
+            nn.Linear(code_dim, n_start), *([nn.BatchNorm1d(n_start)] if batchnorm else []), nn.ReLU()
+        )
         layers: list[nn.Module] = []
         for i, (c_in, c_out) in enumerate(zip(chans, [*chans[1:], c])):
             (h0, w0), (h1, w1) = sizes[i], sizes[i + 1]
@@ -146,11 +194,41 @@ class ConvDecoderNet(nn.Module):
             # column that the encoder's rounding down dropped (odd sizes such as 7 in 28 -> 14 -> 7 -> 3)
             layers.append(nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, output_padding=(h1 - 2 * h0, w1 - 2 * w0)))
             if i < len(chans) - 1:
-                layers.append(nn.ReLU())
+                layers += [*([nn.BatchNorm2d(c_out)] if batchnorm else []), nn.ReLU()]
         self.deconv = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.deconv(self.inp(z).reshape(-1, *self.start)).flatten(1)
+
+
+class Standardize(nn.Module):
+    """Per-dimension standardization ``(x - mean) / std`` (``data.standardize``, the paper's TFD and
+    SVHN preprocessing). ``mean`` and ``std`` ``(d,)`` are buffers, in the units of the data
+    ([0, 1] for images), so they are saved with the weights; :func:`set_standardization` fills them
+    with the training split's statistics."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("std", torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+    def inverse(self, h: torch.Tensor) -> torch.Tensor:
+        """Standardized values back to data units, clipped to [0, 1] (images)."""
+        return (h * self.std + self.mean).clamp(0, 1)
+
+
+def set_standardization(model: nn.Module, mean: torch.Tensor, std: torch.Tensor) -> int:
+    """Copy the per-dimension ``mean`` and ``std`` ``(d,)`` into every :class:`Standardize` of
+    ``model`` (encoder input, decoder output); returns how many there were."""
+    found = [m for m in model.modules() if isinstance(m, Standardize)]
+    with torch.no_grad():
+        for m in found:
+            m.mean.copy_(mean)
+            m.std.copy_(std)
+    return len(found)
 
 
 class Encoder(nn.Module):
@@ -163,6 +241,7 @@ class Encoder(nn.Module):
 
     ``arch="conv"`` replaces the MLP by :class:`ConvEncoderNet` (``hidden`` unused; ``channels``
     per stride-2 layer; ``image_shape`` ``(h, w)`` or ``(c, h, w)`` of the flattened inputs).
+    ``standardize``: inputs in data units are standardized per dimension first (:class:`Standardize`).
     """
 
     def __init__(
@@ -178,6 +257,7 @@ class Encoder(nn.Module):
         arch: str = "mlp",
         image_shape: Sequence[int] | None = None,
         channels: Sequence[int] = (32, 64, 128),
+        standardize: bool = False,
     ):
         super().__init__()
         if kind not in ENCODER_KINDS:
@@ -187,8 +267,10 @@ class Encoder(nn.Module):
         self.kind, self.code_dim, self.input_noise = kind, code_dim, input_noise
         self.noise_dim = noise_dim if kind == "universal" else 0
         out = 2 * code_dim if kind == "gaussian" else code_dim
+        self.standardize = Standardize(data_dim) if standardize else None
         if arch == "conv":
-            self.net = ConvEncoderNet(image_chw(image_shape, data_dim), channels, out, self.noise_dim, dropout)
+            shape = image_chw(image_shape, data_dim)
+            self.net = ConvEncoderNet(shape, channels, out, self.noise_dim, dropout, batchnorm)
         elif arch == "mlp":
             self.net = mlp(data_dim + self.noise_dim, hidden, out, dropout=dropout, batchnorm=batchnorm)
         else:
@@ -198,6 +280,8 @@ class Encoder(nn.Module):
         self, x: torch.Tensor, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(mean, log-variance) of q(z|x); log-variance is None for the deterministic kinds."""
+        if self.standardize is not None:
+            x = self.standardize(x)
         x = corrupt(x, self.input_noise if self.training else 0.0, generator)
         if self.noise_dim:
             eta = torch.randn(len(x), self.noise_dim, generator=generator, device=x.device, dtype=x.dtype)
@@ -229,6 +313,10 @@ class Decoder(nn.Module):
     ``output="sigmoid"`` maps to [0, 1]; ``logits(z)`` gives the pre-sigmoid values so the
     BCE cost can be computed stably. ``output="linear"`` is for standardized real data.
     ``arch="conv"``: :class:`ConvDecoderNet` (see :class:`Encoder`).
+
+    ``standardize`` (needs ``output="linear"``): the network predicts standardized values
+    (``logits(z)``, what the reconstruction cost compares with the standardized input), and
+    ``forward`` maps them back to data units in [0, 1] with :meth:`Standardize.inverse`.
     """
 
     def __init__(
@@ -241,13 +329,17 @@ class Decoder(nn.Module):
         arch: str = "mlp",
         image_shape: Sequence[int] | None = None,
         channels: Sequence[int] = (32, 64, 128),
+        standardize: bool = False,
     ):
         super().__init__()
         if output not in ("sigmoid", "linear"):
             raise AAEError(f"unknown decoder output {output!r}; choose 'sigmoid' or 'linear'")
+        if standardize and output != "linear":
+            raise AAEError(STANDARDIZE_NEEDS_LINEAR)
         self.output = output
+        self.standardize = Standardize(data_dim) if standardize else None
         if arch == "conv":
-            self.net = ConvDecoderNet(code_dim, image_chw(image_shape, data_dim), channels)
+            self.net = ConvDecoderNet(code_dim, image_chw(image_shape, data_dim), channels, batchnorm)
         elif arch == "mlp":
             self.net = mlp(code_dim, hidden, data_dim, batchnorm=batchnorm)
         else:
@@ -258,6 +350,8 @@ class Decoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         h = self.net(z)
+        if self.standardize is not None:
+            return self.standardize.inverse(h)
         return torch.sigmoid(h) if self.output == "sigmoid" else h
 
 
@@ -280,9 +374,12 @@ class Discriminator(nn.Module):
 
 
 class CategoricalEncoder(nn.Module):
-    """q(y, z | x) of the semi-supervised AAE (paper §5, Fig. 8): shared hidden layers, then a
-    softmax head y (``n_classes`` logits) and a linear style head z (``style_dim``).
+    """q(y, z | x) of the semi-supervised AAE (paper §5, Fig. 8): a shared trunk, then a softmax
+    head y (``n_classes`` logits) and a linear style head z (``style_dim``).
 
+    The trunk is an MLP (``hidden``; the heads read its last layer) or, with ``arch="conv"``,
+    :class:`ConvFeatures` (``channels``; the heads read the flattened feature maps, as the
+    conv :class:`Encoder`'s code layer does). ``standardize``: see :class:`Encoder`.
     ``forward(x, generator) -> (logits (n, n_classes), z (n, style_dim))``.
     """
 
@@ -295,19 +392,34 @@ class CategoricalEncoder(nn.Module):
         dropout: float = 0.0,
         batchnorm: bool = False,
         input_noise: float = 0.0,
+        arch: str = "mlp",
+        image_shape: Sequence[int] | None = None,
+        channels: Sequence[int] = (32, 64, 128),
+        standardize: bool = False,
     ):
         super().__init__()
-        if not hidden:
-            raise AAEError("the semi-supervised encoder needs at least one hidden layer (shared by its two heads)")
         self.n_classes, self.style_dim, self.input_noise = n_classes, style_dim, input_noise
-        trunk = mlp(data_dim, hidden[:-1], hidden[-1], dropout=dropout, batchnorm=batchnorm)
-        if batchnorm:
-            trunk.append(nn.BatchNorm1d(hidden[-1]))
-        self.trunk = nn.Sequential(*trunk, nn.ReLU())
-        self.y_head = nn.Linear(hidden[-1], n_classes)
-        self.z_head = nn.Linear(hidden[-1], style_dim)
+        self.standardize = Standardize(data_dim) if standardize else None
+        if arch == "conv":
+            features = ConvFeatures(image_chw(image_shape, data_dim), channels, batchnorm)
+            width = features.n_features
+            self.trunk = nn.Sequential(features, *([nn.Dropout(dropout)] if dropout > 0 else []))
+        elif arch == "mlp":
+            if not hidden:
+                raise AAEError("the semi-supervised encoder needs at least one hidden layer (shared by its two heads)")
+            trunk = mlp(data_dim, hidden[:-1], hidden[-1], dropout=dropout, batchnorm=batchnorm)
+            if batchnorm:
+                trunk.append(nn.BatchNorm1d(hidden[-1]))
+            self.trunk = nn.Sequential(*trunk, nn.ReLU())
+            width = hidden[-1]
+        else:
+            raise AAEError(f"unknown network arch {arch!r}; choose one of {list(ARCHS)}")
+        self.y_head = nn.Linear(width, n_classes)
+        self.z_head = nn.Linear(width, style_dim)
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.standardize is not None:
+            x = self.standardize(x)
         h = self.trunk(corrupt(x, self.input_noise if self.training else 0.0, generator))
         return self.y_head(h), self.z_head(h)
 

@@ -22,7 +22,7 @@ from torch import nn
 
 from aae.config import Config
 from aae.errors import AAEError
-from aae.models import MODELS, build_prior, reconstruction_loss
+from aae.models import MODELS, build_prior, network_kwargs, reconstruction_loss
 from aae.networks import CategoricalEncoder, Decoder, Encoder, init_normal_
 from aae.priors import Categorical, Prior
 from aae.regularizers import AdversarialRegularizer
@@ -399,7 +399,7 @@ def build_supervised(
         raise AAEError("the supervised AAE needs a labeled data set (the decoder receives the label)")
     net = cfg.network
     prior = build_prior(cfg)
-    arch = {"arch": net.arch, "image_shape": image_shape, "channels": net.channels}
+    arch = network_kwargs(cfg, image_shape)
     encoder = Encoder(
         data_dim,
         net.code_dim,
@@ -421,14 +421,22 @@ def build_supervised(
     return model
 
 
-def _build_categorical(cfg: Config, data_dim: int, k: int, classify: bool, dimred: bool = False) -> SemiSupervisedAAE:
+def _build_categorical(
+    cfg: Config,
+    data_dim: int,
+    k: int,
+    classify: bool,
+    dimred: bool = False,
+    image_shape: Sequence[int] | None = None,
+) -> SemiSupervisedAAE:
     net = cfg.network
-    if net.arch != "mlp":
-        raise AAEError(f"the {cfg.model} model has MLP networks only; network.arch={net.arch!r} is not supported")
     style_prior = build_prior(cfg)
-    encoder = CategoricalEncoder(data_dim, k, net.code_dim, net.hidden, net.dropout, net.batchnorm, net.input_noise)
+    arch = network_kwargs(cfg, image_shape)
+    encoder = CategoricalEncoder(
+        data_dim, k, net.code_dim, net.hidden, net.dropout, net.batchnorm, net.input_noise, **arch
+    )
     decoder_in = net.code_dim if dimred else k + net.code_dim
-    decoder = Decoder(decoder_in, data_dim, list(reversed(net.hidden)), net.output, batchnorm=net.batchnorm)
+    decoder = Decoder(decoder_in, data_dim, list(reversed(net.hidden)), net.output, batchnorm=net.batchnorm, **arch)
     category = AdversarialRegularizer(Categorical(k), k, net.disc_hidden)
     style = AdversarialRegularizer(style_prior, net.code_dim, net.disc_hidden)
     if dimred:
@@ -473,14 +481,14 @@ def build_semisupervised(
     cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None
 ) -> SemiSupervisedAAE:
     """A semi-supervised :class:`SemiSupervisedAAE` with one softmax unit per class."""
-    return _build_categorical(cfg, data_dim, _semisupervised_classes(cfg, n_classes), classify=True)
+    return _build_categorical(cfg, data_dim, _semisupervised_classes(cfg, n_classes), True, image_shape=image_shape)
 
 
 def build_clustering(
     cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None
 ) -> SemiSupervisedAAE:
     """An unsupervised :class:`SemiSupervisedAAE` with ``network.n_clusters`` clusters."""
-    return _build_categorical(cfg, data_dim, _clusters(cfg, n_classes), classify=False)
+    return _build_categorical(cfg, data_dim, _clusters(cfg, n_classes), False, image_shape=image_shape)
 
 
 def _initial_heads(cfg: Config, k: int) -> tuple[torch.Tensor, bool]:
@@ -504,14 +512,16 @@ def build_dimred(
     cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None
 ) -> SemiSupervisedAAE:
     """A semi-supervised :class:`DimensionalityReductionAAE` (one cluster head per class)."""
-    return _build_categorical(cfg, data_dim, _semisupervised_classes(cfg, n_classes), classify=True, dimred=True)
+    return _build_categorical(
+        cfg, data_dim, _semisupervised_classes(cfg, n_classes), True, dimred=True, image_shape=image_shape
+    )
 
 
 def build_dimred_clustering(
     cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None
 ) -> SemiSupervisedAAE:
     """An unsupervised :class:`DimensionalityReductionAAE` with ``network.n_clusters`` heads."""
-    return _build_categorical(cfg, data_dim, _clusters(cfg, n_classes), classify=False, dimred=True)
+    return _build_categorical(cfg, data_dim, _clusters(cfg, n_classes), False, dimred=True, image_shape=image_shape)
 
 
 MODELS.update(
