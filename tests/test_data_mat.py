@@ -153,3 +153,13 @@ def test_as_float():
     torch.testing.assert_close(as_float(u), torch.tensor([[0.0, 1.0, 0.2]]))
     f = torch.rand(2, 3)
     assert as_float(f) is f
+
+
+def test_matlab_v73_file_is_named_as_such(tmp_path):
+    """A v7.3 .mat is HDF5 behind MATLAB's 128-byte header (version 0x0200), which scipy cannot read."""
+    text = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Nov 23 12:00:00 2026 HDF5 schema 1.00 ."
+    header = text.ljust(116, b" ") + b"\x00" * 8 + b"\x00\x02" + b"IM"
+    p = tmp_path / "train_32x32.mat"
+    p.write_bytes(header + b"\x89HDF\r\n\x1a\n" + bytes(400))
+    with pytest.raises(AAEError, match=r"train_32x32.mat: a MATLAB v7.3 \(HDF5\) file, which is not supported"):
+        read_svhn_mat(p)
