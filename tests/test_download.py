@@ -210,6 +210,11 @@ def test_data_command_download_list_verify(tmp_path, svhn_mirror, capsys):
     captured = capsys.readouterr()
     assert re.search(r"test_32x32.mat .*checksum mismatch", captured.out)
     assert captured.err.startswith("error: 1 file(s) are not the upstream files: ") and str(p) in captured.err
+    # verifying only other data sets does not read the bad file
+    assert main(["data", "verify", "tfd", "--data-dir", str(d)]) == 0
+    assert "svhn" not in capsys.readouterr().out.split("\n", 1)[1]
+    assert main(["data", "verify", "cifar", "--data-dir", str(d)]) == 2
+    assert "unknown data set(s) ['cifar']" in capsys.readouterr().err
 
 
 def test_data_command_errors(tmp_path, svhn_mirror, capsys):

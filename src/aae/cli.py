@@ -133,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("name", choices=["mnist", "fashion-mnist", "svhn", "svhn-extra", "tfd"])
     _add_data_dir(q)
     q = data_sub.add_parser("verify", help="check every file found against its published size and checksum")
+    q.add_argument("name", nargs="*", help="data sets to verify (default: all); e.g. mnist svhn")
     _add_data_dir(q)
     return parser
 
@@ -263,7 +264,7 @@ def cmd_data(args) -> int:
         where.append(f"{os.environ['AAE_DATA']} ($AAE_DATA)")
     where.append(f"{data.cache_dir()} (cache; downloads go here)")
     print("looked in, in order: " + ", ".join(where))
-    reports = data.inspect_files(args.data_dir, verify)
+    reports = data.inspect_files(args.data_dir, verify, getattr(args, "name", None) or None)
     for r in reports:
         size = _human_bytes(r.path.stat().st_size) if r.path else "-"
         where = str(r.path) if r.path else _how_to_get(r.dataset, r.filename)

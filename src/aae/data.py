@@ -470,14 +470,22 @@ class FileReport:
     ok: bool  # False: found but wrong (a missing file is not a failure)
 
 
-def inspect_files(data_dir: str | Path | None = None, verify: bool = False) -> list[FileReport]:
-    """Report every file of :data:`KNOWN_FILES`: found where, and whether it is the upstream file.
+def inspect_files(
+    data_dir: str | Path | None = None, verify: bool = False, datasets: list[str] | None = None
+) -> list[FileReport]:
+    """Report every file of :data:`KNOWN_FILES` (or of ``datasets``): found where, and whether it
+    is the upstream file.
 
     Without ``verify`` only sizes are compared (fast); with it, digests too (reads every
     file). TFD has no published checksum: ``verify`` checks that its fields are there.
     """
+    unknown = sorted(set(datasets or []) - set(KNOWN_FILES))
+    if unknown:
+        raise AAEError(f"unknown data set(s) {unknown}; known: {', '.join(KNOWN_FILES)}")
     reports = []
     for dataset, files in KNOWN_FILES.items():
+        if datasets and dataset not in datasets:
+            continue
         for filename in files:
             path = locate(dataset, filename, data_dir)
             if path is None:
