@@ -157,7 +157,7 @@ def test_sigmoid_decoder_warns_about_unscaled_input():
 def test_transformer_codes_match_the_prior_and_decode():
     x, y = blobs(n=300)
     aae = AdversarialAutoencoder(n_components=2, max_epochs=40, **{**SMALL, "hidden_layer_sizes": (32, 32)})
-    aae.set_params(output="sigmoid", adversarial_learning_rate=1e-3)
+    aae.set_params(output="sigmoid", discriminator_learning_rate=1e-3, generator_learning_rate=1e-3)
     z = aae.fit_transform(x)
     assert z.shape == (300, 2) and z.dtype == np.float64
     assert np.all(np.abs(z.mean(0)) < 0.5) and np.all(np.abs(z.std(0) - 1) < 0.5)  # N(0, I) prior

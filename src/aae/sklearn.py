@@ -31,6 +31,11 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+try:
+    import sklearn  # noqa: F401  (the real scikit-learn: imports here are absolute)
+except ImportError as e:  # pragma: no cover
+    raise ImportError("aae.sklearn needs scikit-learn: pip install 'aae[sklearn]'") from e
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -66,9 +71,7 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except NumericalFault as e:
-        raise ValueError(
-            f"training diverged: {e}. Lower learning_rate / adversarial_learning_rate or check the input scale"
-        ) from e
+        raise ValueError(f"training diverged: {e}. Lower the learning rates or check the input scale") from e
     except AAEError as e:
         raise ValueError(str(e)) from e
 
@@ -139,7 +142,8 @@ class _AAEMixin:
         _check_int("max_epochs", self.max_epochs, 1)
         _check_int("batch_size", self.batch_size, 1)
         _check_positive("learning_rate", self.learning_rate)
-        _check_positive("adversarial_learning_rate", self.adversarial_learning_rate)
+        _check_positive("discriminator_learning_rate", self.discriminator_learning_rate)
+        _check_positive("generator_learning_rate", self.generator_learning_rate)
         _check_choice("output", self.output, ("sigmoid", "linear"))
         _check_choice("precision", self.precision, ("float32", "bf16"))
         if not (isinstance(self.prior, (str, Prior)) or callable(self.prior)):
@@ -150,7 +154,7 @@ class _AAEMixin:
     def _config(self, model: str, code_dim: int, n_samples: int, **network: Any) -> Config:
         hidden = _check_sizes("hidden_layer_sizes", self.hidden_layer_sizes)
         disc = self.discriminator_hidden_layer_sizes
-        adv = OptimConfig("adam", float(self.adversarial_learning_rate), betas=[0.5, 0.999])
+        adam = {"name": "adam", "betas": [0.5, 0.999]}
         return Config(
             name=type(self).__name__,
             model=model,
@@ -163,8 +167,8 @@ class _AAEMixin:
             ),
             prior={"name": self.prior, **(self.prior_params or {})},
             recon=OptimConfig("adam", float(self.learning_rate)),
-            disc=adv,
-            gen=copy.deepcopy(adv),
+            disc=OptimConfig(lr=float(self.discriminator_learning_rate), **adam),
+            gen=OptimConfig(lr=float(self.generator_learning_rate), **adam),
             classify=OptimConfig("adam", float(self.learning_rate)),
             epochs=int(self.max_epochs),
             batch_size=min(int(self.batch_size), n_samples),
@@ -253,8 +257,11 @@ class AdversarialAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         Mini-batch size (at most the number of samples).
     learning_rate : float, default=1e-3
         Adam learning rate of the reconstruction phase.
-    adversarial_learning_rate : float, default=1e-4
-        Adam learning rate (betas 0.5, 0.999) of the discriminator and of the encoder as generator.
+    discriminator_learning_rate : float, default=1e-4
+        Adam learning rate (betas 0.5, 0.999) of the discriminator.
+    generator_learning_rate : float, default=3e-4
+        Adam learning rate (betas 0.5, 0.999) of the encoder as generator. Faster than the
+        discriminator: the encoder also has to keep reconstructing.
     precision : {"float32", "bf16"}, default="float32"
         bf16 autocasts the forward passes (float32 weights).
     device : str, default="cpu"
@@ -290,7 +297,8 @@ class AdversarialAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         max_epochs: int = 100,
         batch_size: int = 100,
         learning_rate: float = 1e-3,
-        adversarial_learning_rate: float = 1e-4,
+        discriminator_learning_rate: float = 1e-4,
+        generator_learning_rate: float = 3e-4,
         precision: str = "float32",
         device: str = "cpu",
         random_state: Any = None,
@@ -307,7 +315,8 @@ class AdversarialAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
-        self.adversarial_learning_rate = adversarial_learning_rate
+        self.discriminator_learning_rate = discriminator_learning_rate
+        self.generator_learning_rate = generator_learning_rate
         self.precision = precision
         self.device = device
         self.random_state = random_state
@@ -454,8 +463,11 @@ class SemiSupervisedAAEClassifier(ClassifierMixin, _CategoricalMixin, BaseEstima
         Mini-batch size (at most the number of samples).
     learning_rate : float, default=1e-3
         Adam learning rate of the reconstruction phase and of the classification phase.
-    adversarial_learning_rate : float, default=1e-4
-        Adam learning rate (betas 0.5, 0.999) of the discriminators and of the encoder as generator.
+    discriminator_learning_rate : float, default=1e-4
+        Adam learning rate (betas 0.5, 0.999) of the discriminators.
+    generator_learning_rate : float, default=3e-4
+        Adam learning rate (betas 0.5, 0.999) of the encoder as generator. Faster than the
+        discriminators: the encoder also has to keep reconstructing.
     precision : {"float32", "bf16"}, default="float32"
         bf16 autocasts the forward passes (float32 weights).
     device : str, default="cpu"
@@ -493,7 +505,8 @@ class SemiSupervisedAAEClassifier(ClassifierMixin, _CategoricalMixin, BaseEstima
         max_epochs: int = 100,
         batch_size: int = 100,
         learning_rate: float = 1e-3,
-        adversarial_learning_rate: float = 1e-4,
+        discriminator_learning_rate: float = 1e-4,
+        generator_learning_rate: float = 3e-4,
         precision: str = "float32",
         device: str = "cpu",
         random_state: Any = None,
@@ -510,7 +523,8 @@ class SemiSupervisedAAEClassifier(ClassifierMixin, _CategoricalMixin, BaseEstima
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
-        self.adversarial_learning_rate = adversarial_learning_rate
+        self.discriminator_learning_rate = discriminator_learning_rate
+        self.generator_learning_rate = generator_learning_rate
         self.precision = precision
         self.device = device
         self.random_state = random_state
@@ -572,8 +586,11 @@ class AAEClustering(ClusterMixin, _CategoricalMixin, BaseEstimator):
         Mini-batch size (at most the number of samples).
     learning_rate : float, default=1e-3
         Adam learning rate of the reconstruction phase.
-    adversarial_learning_rate : float, default=1e-4
-        Adam learning rate (betas 0.5, 0.999) of the discriminators and of the encoder as generator.
+    discriminator_learning_rate : float, default=1e-4
+        Adam learning rate (betas 0.5, 0.999) of the discriminators.
+    generator_learning_rate : float, default=3e-4
+        Adam learning rate (betas 0.5, 0.999) of the encoder as generator. Faster than the
+        discriminators: the encoder also has to keep reconstructing.
     precision : {"float32", "bf16"}, default="float32"
         bf16 autocasts the forward passes (float32 weights).
     device : str, default="cpu"
@@ -612,7 +629,8 @@ class AAEClustering(ClusterMixin, _CategoricalMixin, BaseEstimator):
         max_epochs: int = 100,
         batch_size: int = 100,
         learning_rate: float = 1e-3,
-        adversarial_learning_rate: float = 1e-4,
+        discriminator_learning_rate: float = 1e-4,
+        generator_learning_rate: float = 3e-4,
         precision: str = "float32",
         device: str = "cpu",
         random_state: Any = None,
@@ -630,7 +648,8 @@ class AAEClustering(ClusterMixin, _CategoricalMixin, BaseEstimator):
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
-        self.adversarial_learning_rate = adversarial_learning_rate
+        self.discriminator_learning_rate = discriminator_learning_rate
+        self.generator_learning_rate = generator_learning_rate
         self.precision = precision
         self.device = device
         self.random_state = random_state
@@ -812,8 +831,11 @@ class AAEEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Categoric
     learning_rate : float, default=1e-3
         Adam learning rate of the reconstruction phase (which also moves the heads) and of the
         classification phase.
-    adversarial_learning_rate : float, default=1e-4
-        Adam learning rate (betas 0.5, 0.999) of the discriminators and of the encoder as generator.
+    discriminator_learning_rate : float, default=1e-4
+        Adam learning rate (betas 0.5, 0.999) of the discriminators.
+    generator_learning_rate : float, default=3e-4
+        Adam learning rate (betas 0.5, 0.999) of the encoder as generator. Faster than the
+        discriminators: the encoder also has to keep reconstructing.
     precision : {"float32", "bf16"}, default="float32"
         bf16 autocasts the forward passes (float32 weights).
     device : str, default="cpu"
@@ -855,7 +877,8 @@ class AAEEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Categoric
         max_epochs: int = 100,
         batch_size: int = 100,
         learning_rate: float = 1e-3,
-        adversarial_learning_rate: float = 1e-4,
+        discriminator_learning_rate: float = 1e-4,
+        generator_learning_rate: float = 3e-4,
         precision: str = "float32",
         device: str = "cpu",
         random_state: Any = None,
@@ -874,7 +897,8 @@ class AAEEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Categoric
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
-        self.adversarial_learning_rate = adversarial_learning_rate
+        self.discriminator_learning_rate = discriminator_learning_rate
+        self.generator_learning_rate = generator_learning_rate
         self.precision = precision
         self.device = device
         self.random_state = random_state
