@@ -192,8 +192,9 @@ def ring(n, generator=None):
 
 
 def test_clustering_finds_blobs_and_is_reproducible():
-    x, y = blobs(n=300, centers=4)
-    est = AAEClustering(n_clusters=4, style_dim=2, max_epochs=30, **{**SMALL, "output": "sigmoid"})
+    x, y = blobs(n=300, centers=3)
+    params = dict(style_dim=1, max_epochs=40, learning_rate=1e-2, discriminator_learning_rate=2e-5, input_noise=0.1)
+    est = AAEClustering(n_clusters=3, **params, **{**SMALL, "output": "sigmoid"})
     labels = est.fit_predict(x)
     assert adjusted_rand_score(y, labels) > 0.9
     np.testing.assert_array_equal(est.labels_, labels)
@@ -203,7 +204,8 @@ def test_clustering_finds_blobs_and_is_reproducible():
 
 def test_embedding_separates_heads():
     x, y = blobs(n=300, centers=3)
-    emb = AAEEmbedding(n_components=2, n_clusters=3, head_distance=4.0, max_epochs=30, **SMALL)
+    fast = dict(max_epochs=30, learning_rate=1e-2, generator_learning_rate=1e-3)
+    emb = AAEEmbedding(n_components=2, n_clusters=3, head_distance=4.0, **fast, **SMALL)
     e = emb.fit_transform(x)
     assert e.shape == (300, 2) and emb.cluster_heads_.shape == (3, 2) and emb.classes_ is None
     heads = emb.cluster_heads_

@@ -111,7 +111,7 @@ def _check_sizes(name: str, value: Any) -> list[int]:
 
 def _warn_scale(X: np.ndarray, output: str) -> None:
     """A sigmoid decoder can only produce [0, 1]: say so when ``X`` leaves that range."""
-    if output == "sigmoid" and X.size and (X.min() < 0 or X.max() > 1):
+    if output == "sigmoid" and X.size and (X.min() < -1e-6 or X.max() > 1 + 1e-6):  # rounding of scalers
         warnings.warn(
             f"X holds values in [{X.min():.3g}, {X.max():.3g}] but output='sigmoid' decodes to [0, 1]; "
             "scale X to [0, 1] (e.g. MinMaxScaler) or standardize it and use output='linear'",
@@ -202,14 +202,19 @@ class _AAEMixin:
         print(f"{type(self).__name__} epoch {metrics['epoch']}/{self.max_epochs}: {losses} ({metrics['seconds']:.1f}s)")
 
     @torch.no_grad()
-    def _infer(self, fn: Callable[[torch.Tensor], torch.Tensor], X: np.ndarray) -> np.ndarray:
-        """``fn`` on float32 tensors of rows of ``X``, batched; the concatenated results as float64 numpy."""
-        dev = next(self.model_.parameters()).device
+    def _infer(self, fn: Callable[[nn.Module, torch.Tensor], torch.Tensor], X: np.ndarray) -> np.ndarray:
+        """``fn(model, x)`` on batches of rows of ``X``; the concatenated results as float64 numpy.
+
+        Inference runs on a float64 copy of the model: float32 results can differ in the last
+        bit with the batch size (different kernels), and a sample's output should not.
+        """
+        model = copy.deepcopy(self.model_).double()
+        dev = next(model.parameters()).device
         out = [
-            fn(torch.tensor(X[i : i + _INFER_BATCH], dtype=torch.float32, device=dev)).float().cpu().numpy()
+            fn(model, torch.tensor(X[i : i + _INFER_BATCH], dtype=torch.float64, device=dev)).cpu().numpy()
             for i in range(0, len(X), _INFER_BATCH)
         ]
-        return np.concatenate(out).astype(np.float64) if out else np.zeros((0, 0))
+        return np.concatenate(out) if out else np.zeros((0, 0))
 
     def __getstate__(self) -> dict:
         # torch modules travel on the CPU, so a model trained on a GPU unpickles anywhere
@@ -341,7 +346,7 @@ class AdversarialAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         """Codes ``(n_samples, n_components)`` of ``X``, in its float dtype."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_FLOATS, reset=False)
-        return self._infer(lambda x: _deterministic_codes(self.model_.encoder, x), X).astype(X.dtype, copy=False)
+        return self._infer(lambda m, x: _deterministic_codes(m.encoder, x), X).astype(X.dtype, copy=False)
 
     def inverse_transform(self, X: Any) -> np.ndarray:
         """Decoded data ``(n_samples, n_features_in_)`` of codes ``X`` ``(n_samples, n_components)``."""
@@ -349,7 +354,7 @@ class AdversarialAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         Z = check_array(X, dtype=_FLOATS)
         if Z.shape[1] != self.n_components:
             raise ValueError(f"X has {Z.shape[1]} features, but inverse_transform expects {self.n_components} (codes)")
-        return self._infer(self.model_.decoder, Z).astype(Z.dtype, copy=False)
+        return self._infer(lambda m, z: m.decoder(z), Z).astype(Z.dtype, copy=False)
 
     def sample(self, n_samples: int = 1, random_state: Any = None) -> np.ndarray:
         """Decode ``n_samples`` draws from the prior: ``(n_samples, n_features_in_)`` float64."""
@@ -364,7 +369,7 @@ class AdversarialAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         """Minus the mean squared reconstruction error per feature (higher is better)."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_FLOATS, reset=False)
-        rec = self._infer(lambda x: self.model_.decoder(_deterministic_codes(self.model_.encoder, x)), X)
+        rec = self._infer(lambda m, x: m.decoder(_deterministic_codes(m.encoder, x)), X)
         return -float(np.mean((rec - X) ** 2))
 
     @property
@@ -428,7 +433,7 @@ class _CategoricalMixin(_AAEMixin):
     def _proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_FLOATS, reset=False)
-        return self._infer(self.model_.predict_proba, X)
+        return self._infer(lambda m, x: m.predict_proba(x), X)
 
 
 class SemiSupervisedAAEClassifier(ClassifierMixin, _CategoricalMixin, BaseEstimator):
@@ -665,7 +670,7 @@ class AAEClustering(ClusterMixin, _CategoricalMixin, BaseEstimator):
         cfg = self._categorical_config("clustering", len(X), int(self.style_dim), int(self.n_clusters))
         self.model_ = self._train(cfg, X, np.full(len(X), -1), 0)
         self.config_ = cfg
-        self.labels_ = self._infer(self.model_.predict_proba, X).argmax(1)
+        self.labels_ = self._infer(lambda m, x: m.predict_proba(x), X).argmax(1)
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -935,7 +940,7 @@ class AAEEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Categoric
         """The embedding ``softmax(y)·W_C + z``: ``(n_samples, n_components)``, in X's float dtype."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_FLOATS, reset=False)
-        return self._infer(self.model_.embed, X).astype(X.dtype, copy=False)
+        return self._infer(lambda m, x: m.embed(x), X).astype(X.dtype, copy=False)
 
     def inverse_transform(self, X: Any) -> np.ndarray:
         """Decoded data ``(n_samples, n_features_in_)`` of embeddings ``X`` ``(n_samples, n_components)``."""
@@ -943,7 +948,7 @@ class AAEEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Categoric
         Z = check_array(X, dtype=_FLOATS)
         if Z.shape[1] != self.n_components:
             raise ValueError(f"X has {Z.shape[1]} features, but inverse_transform expects {self.n_components}")
-        return self._infer(self.model_.decoder, Z).astype(Z.dtype, copy=False)
+        return self._infer(lambda m, z: m.decoder(z), Z).astype(Z.dtype, copy=False)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """q(y|x): ``(n_samples, n_heads)``, over the clusters or the classes of ``classes_``."""
