@@ -262,7 +262,7 @@ class AdversarialAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         Mini-batch size (at most the number of samples).
     learning_rate : float, default=1e-3
         Adam learning rate of the reconstruction phase.
-    discriminator_learning_rate : float, default=1e-4
+    discriminator_learning_rate : float, default=5e-5
         Adam learning rate (betas 0.5, 0.999) of the discriminator.
     generator_learning_rate : float, default=3e-4
         Adam learning rate (betas 0.5, 0.999) of the encoder as generator. Faster than the
@@ -302,7 +302,7 @@ class AdversarialAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         max_epochs: int = 100,
         batch_size: int = 100,
         learning_rate: float = 1e-3,
-        discriminator_learning_rate: float = 1e-4,
+        discriminator_learning_rate: float = 5e-5,
         generator_learning_rate: float = 3e-4,
         precision: str = "float32",
         device: str = "cpu",
@@ -468,7 +468,7 @@ class SemiSupervisedAAEClassifier(ClassifierMixin, _CategoricalMixin, BaseEstima
         Mini-batch size (at most the number of samples).
     learning_rate : float, default=1e-3
         Adam learning rate of the reconstruction phase and of the classification phase.
-    discriminator_learning_rate : float, default=1e-4
+    discriminator_learning_rate : float, default=5e-5
         Adam learning rate (betas 0.5, 0.999) of the discriminators.
     generator_learning_rate : float, default=3e-4
         Adam learning rate (betas 0.5, 0.999) of the encoder as generator. Faster than the
@@ -510,7 +510,7 @@ class SemiSupervisedAAEClassifier(ClassifierMixin, _CategoricalMixin, BaseEstima
         max_epochs: int = 100,
         batch_size: int = 100,
         learning_rate: float = 1e-3,
-        discriminator_learning_rate: float = 1e-4,
+        discriminator_learning_rate: float = 5e-5,
         generator_learning_rate: float = 3e-4,
         precision: str = "float32",
         device: str = "cpu",
@@ -591,7 +591,7 @@ class AAEClustering(ClusterMixin, _CategoricalMixin, BaseEstimator):
         Mini-batch size (at most the number of samples).
     learning_rate : float, default=1e-3
         Adam learning rate of the reconstruction phase.
-    discriminator_learning_rate : float, default=1e-4
+    discriminator_learning_rate : float, default=5e-5
         Adam learning rate (betas 0.5, 0.999) of the discriminators.
     generator_learning_rate : float, default=3e-4
         Adam learning rate (betas 0.5, 0.999) of the encoder as generator. Faster than the
@@ -634,7 +634,7 @@ class AAEClustering(ClusterMixin, _CategoricalMixin, BaseEstimator):
         max_epochs: int = 100,
         batch_size: int = 100,
         learning_rate: float = 1e-3,
-        discriminator_learning_rate: float = 1e-4,
+        discriminator_learning_rate: float = 5e-5,
         generator_learning_rate: float = 3e-4,
         precision: str = "float32",
         device: str = "cpu",
@@ -836,7 +836,7 @@ class AAEEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Categoric
     learning_rate : float, default=1e-3
         Adam learning rate of the reconstruction phase (which also moves the heads) and of the
         classification phase.
-    discriminator_learning_rate : float, default=1e-4
+    discriminator_learning_rate : float, default=5e-5
         Adam learning rate (betas 0.5, 0.999) of the discriminators.
     generator_learning_rate : float, default=3e-4
         Adam learning rate (betas 0.5, 0.999) of the encoder as generator. Faster than the
@@ -882,7 +882,7 @@ class AAEEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Categoric
         max_epochs: int = 100,
         batch_size: int = 100,
         learning_rate: float = 1e-3,
-        discriminator_learning_rate: float = 1e-4,
+        discriminator_learning_rate: float = 5e-5,
         generator_learning_rate: float = 3e-4,
         precision: str = "float32",
         device: str = "cpu",
