@@ -1,5 +1,6 @@
-# Two commands for a fresh machine:  make demo  (train the default preset, write results and figures)
+# On a fresh machine:                make demo  (train the default preset, write results and figures)
 #                                    make test  (set up and run the test suite)
+#                                    make docs  (build the documentation site into build/site, offline)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -8,13 +9,13 @@ DATA ?= $(wildcard ../shared/data)
 DATA_ARG := $(if $(DATA),--data-dir $(DATA),)
 EPOCHS ?= 20
 
-.PHONY: demo test lint clean
+.PHONY: demo test docs lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# the CPU build of torch 2.13.0 where it is available; otherwise whatever pip finds for torch>=2.4
 	$(PY) -m pip install -q torch==2.13.0 || $(PY) -m pip install -q "torch>=2.4"
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -e ".[test,docs]"
 	touch $@
 
 demo: $(VENV)/.installed
@@ -25,5 +26,9 @@ test: $(VENV)/.installed
 	$(PY) -m ruff check src tests benchmarks
 	$(PY) -m pytest
 
+docs: $(VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+	@echo "site: build/site/index.html"
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache build/site

@@ -209,10 +209,13 @@ class PenaltyAutoencoder(Autoencoder):
 
 
 def build_prior(cfg: Config) -> Prior:
-    """The prior of ``cfg.prior`` (a table with ``name`` and the prior's parameters) for ``network.code_dim``."""
+    """The prior of ``cfg.prior`` (a table with ``name`` and the prior's parameters) for ``network.code_dim``.
+
+    From Python, ``name`` may also be a sampler ``f(n, generator)`` or a :class:`Prior`.
+    """
     kwargs = dict(cfg.prior)
     name = kwargs.pop("name", None)
-    if not isinstance(name, str):
+    if not (isinstance(name, (str, Prior)) or callable(name)):
         raise AAEError("config table 'prior' needs a 'name' (e.g. gaussian, mixture, swissroll, module:function)")
     return make_prior(name, cfg.network.code_dim, **kwargs)
 
