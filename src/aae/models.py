@@ -44,6 +44,41 @@ def reconstruction_loss(decoder: Decoder, z: torch.Tensor, x: torch.Tensor, kind
     return F.mse_loss(pred, x, reduction="sum") / len(x)
 
 
+def adversarial_phases(
+    triples: list[tuple[AdversarialRegularizer, torch.Tensor, torch.Tensor | None]],
+    optimizers: dict[str, torch.optim.Optimizer],
+    generator: torch.Generator | None,
+    amp: Callable[[], AbstractContextManager],
+) -> dict[str, torch.Tensor]:
+    """The regularization phase for one or more (regularizer, codes, labels) triples.
+
+    First the discriminators (optimizer ``disc``) learn to tell prior samples from the
+    detached codes, then the encoder (optimizer ``gen``) learns to fool all of them at once.
+    The codes must have been computed under ``amp()`` with the encoder's graph attached;
+    labels (``(n,)``, -1 = unlabeled) go to label-informed regularizers, None otherwise.
+    """
+    with amp():
+        d_losses = [reg.discriminator_loss(z.detach(), y, generator) for reg, z, y in triples]
+    d_loss = sum(loss for loss, _ in d_losses)
+    optimizers["disc"].zero_grad(set_to_none=True)
+    d_loss.backward()
+    optimizers["disc"].step()
+    discs = [reg.discriminator for reg, _, _ in triples]
+    for d in discs:
+        d.requires_grad_(False)  # the generator step needs no discriminator weight gradients
+    try:
+        with amp():
+            g_loss = sum(reg.generator_loss(z, y) for reg, z, y in triples)
+        optimizers["gen"].zero_grad(set_to_none=True)
+        g_loss.backward()
+        optimizers["gen"].step()
+    finally:
+        for d in discs:
+            d.requires_grad_(True)
+    disc_acc = torch.stack([acc.detach() for _, acc in d_losses]).mean()
+    return {"disc_loss": d_loss.detach(), "disc_acc": disc_acc, "gen_loss": g_loss.detach()}
+
+
 class Autoencoder(nn.Module):
     """Encoder q(z|x), decoder p(x|z), prior p(z) and a latent regularizer: what every model here shares.
 
@@ -145,24 +180,10 @@ class AdversarialAutoencoder(Autoencoder):
             return out
         # (2) regularization. The encoder does not change between the discriminator and the
         # generator update, so one encoder forward serves both.
-        y_reg = y if self.use_labels else None
         with amp():
             z = self.encoder(x, generator)
-            d_loss, d_acc = self.regularizer.discriminator_loss(z.detach(), y_reg, generator)
-        optimizers["disc"].zero_grad(set_to_none=True)
-        d_loss.backward()
-        optimizers["disc"].step()
-        disc = self.regularizer.discriminator
-        disc.requires_grad_(False)  # the generator step needs no discriminator weight gradients
-        try:
-            with amp():
-                g_loss = self.regularizer.generator_loss(z, y_reg)
-            optimizers["gen"].zero_grad(set_to_none=True)
-            g_loss.backward()
-            optimizers["gen"].step()
-        finally:
-            disc.requires_grad_(True)
-        out.update(disc_loss=d_loss.detach(), disc_acc=d_acc.detach(), gen_loss=g_loss.detach())
+        y_reg = y if self.use_labels else None
+        out.update(adversarial_phases([(self.regularizer, z, y_reg)], optimizers, generator, amp))
         return out
 
 
@@ -242,6 +263,28 @@ def build_regularizer(cfg: Config, prior: Prior, n_classes: int) -> nn.Module | 
     return KLRegularizer(prior, net.code_dim, cfg.kl_weight)
 
 
+def build_encoder_decoder(
+    cfg: Config, data_dim: int, decoder_in: int, image_shape: Sequence[int] | None = None
+) -> tuple[Encoder, Decoder]:
+    """The encoder q(z|x) and the decoder from ``decoder_in`` inputs (the code, plus a label for
+    the supervised AAE) that ``cfg.network`` describes, for data of ``data_dim`` features."""
+    net = cfg.network
+    arch = network_kwargs(cfg, image_shape)
+    encoder = Encoder(
+        data_dim,
+        net.code_dim,
+        net.hidden,
+        net.encoder,
+        net.noise_dim,
+        net.dropout,
+        batchnorm=net.batchnorm,
+        input_noise=net.input_noise,
+        **arch,
+    )
+    decoder = Decoder(decoder_in, data_dim, list(reversed(net.hidden)), net.output, batchnorm=net.batchnorm, **arch)
+    return encoder, decoder
+
+
 def network_kwargs(cfg: Config, image_shape: Sequence[int] | None) -> dict:
     """Keyword arguments every encoder / decoder of ``cfg`` takes: arch, image shape, channels, standardize."""
     net = cfg.network
@@ -284,19 +327,7 @@ def build_aae(cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[
                 f"use_labels=true needs a prior with a component per class ({n_classes}); "
                 f"prior {name!r} has {prior.n_classes}"
             )
-    arch = network_kwargs(cfg, image_shape)
-    encoder = Encoder(
-        data_dim,
-        net.code_dim,
-        net.hidden,
-        net.encoder,
-        net.noise_dim,
-        net.dropout,
-        batchnorm=net.batchnorm,
-        input_noise=net.input_noise,
-        **arch,
-    )
-    decoder = Decoder(net.code_dim, data_dim, list(reversed(net.hidden)), net.output, batchnorm=net.batchnorm, **arch)
+    encoder, decoder = build_encoder_decoder(cfg, data_dim, net.code_dim, image_shape)
     regularizer = build_regularizer(cfg, prior, n_classes)
     cls = AdversarialAutoencoder if regularizer is None or cfg.regularizer == "adversarial" else PenaltyAutoencoder
     model = cls(encoder, decoder, prior, regularizer, cfg.recon_loss, cfg.use_labels)

@@ -22,45 +22,17 @@ from torch import nn
 
 from aae.config import Config
 from aae.errors import AAEError
-from aae.models import MODELS, build_prior, network_kwargs, reconstruction_loss
+from aae.models import (
+    MODELS,
+    adversarial_phases,
+    build_encoder_decoder,
+    build_prior,
+    network_kwargs,
+    reconstruction_loss,
+)
 from aae.networks import CategoricalEncoder, Decoder, Encoder, init_normal_
 from aae.priors import Categorical, Prior
 from aae.regularizers import AdversarialRegularizer
-
-
-def adversarial_phases(
-    pairs: list[tuple[AdversarialRegularizer, torch.Tensor]],
-    optimizers: dict[str, torch.optim.Optimizer],
-    generator: torch.Generator | None,
-    amp: Callable[[], AbstractContextManager],
-) -> dict[str, torch.Tensor]:
-    """The regularization phase for one or more (regularizer, code) pairs.
-
-    First the discriminators (optimizer ``disc``) learn to tell prior samples from the
-    detached codes, then the encoder (optimizer ``gen``) learns to fool all of them at once.
-    The codes must have been computed under ``amp()`` with the encoder's graph attached.
-    """
-    with amp():
-        d_losses = [reg.discriminator_loss(z.detach(), None, generator) for reg, z in pairs]
-    d_loss = sum(loss for loss, _ in d_losses)
-    optimizers["disc"].zero_grad(set_to_none=True)
-    d_loss.backward()
-    optimizers["disc"].step()
-    discs = [reg.discriminator for reg, _ in pairs]
-    for d in discs:
-        d.requires_grad_(False)  # the generator step needs no discriminator weight gradients
-    try:
-        with amp():
-            g_loss = sum(reg.generator_loss(z, None) for reg, z in pairs)
-        optimizers["gen"].zero_grad(set_to_none=True)
-        g_loss.backward()
-        optimizers["gen"].step()
-    finally:
-        for d in discs:
-            d.requires_grad_(True)
-    out = {"disc_loss": d_loss.detach(), "gen_loss": g_loss.detach()}
-    out["disc_acc"] = torch.stack([acc.detach() for _, acc in d_losses]).mean()
-    return out
 
 
 def _check_class_labels(y: torch.Tensor, n_classes: int, what: str) -> None:
@@ -129,7 +101,10 @@ class SupervisedAAE(nn.Module):
         optimizers["recon"].step()
         with amp():
             z = self.encoder(x, generator)
-        return {"recon_loss": rec.detach(), **adversarial_phases([(self.regularizer, z)], optimizers, generator, amp)}
+        return {
+            "recon_loss": rec.detach(),
+            **adversarial_phases([(self.regularizer, z, None)], optimizers, generator, amp),
+        }
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor, generator: torch.Generator | None = None, sample: bool = True) -> torch.Tensor:
@@ -254,7 +229,9 @@ class SemiSupervisedAAE(nn.Module):
         out = {"recon_loss": rec.detach()}
         if penalty is not None:
             out["head_penalty"] = penalty.detach()
-        out.update(adversarial_phases([(self.category, y_soft), (self.style, z)], optimizers, generator, amp))
+        out.update(
+            adversarial_phases([(self.category, y_soft, None), (self.style, z, None)], optimizers, generator, amp)
+        )
         if not self.classify:
             return out
         # (3) semi-supervised classification on a labeled mini-batch
@@ -399,21 +376,7 @@ def build_supervised(
         raise AAEError("the supervised AAE needs a labeled data set (the decoder receives the label)")
     net = cfg.network
     prior = build_prior(cfg)
-    arch = network_kwargs(cfg, image_shape)
-    encoder = Encoder(
-        data_dim,
-        net.code_dim,
-        net.hidden,
-        net.encoder,
-        net.noise_dim,
-        net.dropout,
-        batchnorm=net.batchnorm,
-        input_noise=net.input_noise,
-        **arch,
-    )
-    decoder = Decoder(
-        net.code_dim + n_classes, data_dim, list(reversed(net.hidden)), net.output, batchnorm=net.batchnorm, **arch
-    )
+    encoder, decoder = build_encoder_decoder(cfg, data_dim, net.code_dim + n_classes, image_shape)
     regularizer = AdversarialRegularizer(prior, net.code_dim, net.disc_hidden)
     model = SupervisedAAE(encoder, decoder, regularizer, n_classes, cfg.recon_loss)
     if net.init_std > 0:

@@ -50,11 +50,11 @@ from torch import nn
 
 from aae.config import Config, NetworkConfig, OptimConfig
 from aae.errors import AAEError
-from aae.models import build_model, build_prior, reconstruction_loss
+from aae.models import adversarial_phases, build_model, build_prior, reconstruction_loss
 from aae.networks import ENCODER_KINDS, CategoricalEncoder, Decoder, init_normal_
 from aae.priors import Categorical, Prior
 from aae.regularizers import AdversarialRegularizer
-from aae.semisupervised import SemiSupervisedAAE, adversarial_phases
+from aae.semisupervised import SemiSupervisedAAE
 from aae.training import NumericalFault, Trainer, resolve_device
 
 __all__ = ["AdversarialAutoencoder", "SemiSupervisedAAEClassifier", "AAEClustering", "AAEEmbedding"]
@@ -745,7 +745,9 @@ class ClusterHeadAAE(SemiSupervisedAAE):
             logits, z = self.encoder(x, generator)
             y_soft = torch.softmax(logits.float(), 1)
         out = {"recon_loss": rec.detach(), "heads_loss": penalty.detach()}
-        out.update(adversarial_phases([(self.category, y_soft), (self.style, z)], optimizers, generator, amp))
+        out.update(
+            adversarial_phases([(self.category, y_soft, None), (self.style, z, None)], optimizers, generator, amp)
+        )
         if not self.classify:
             return out
         if labeled is None:
