@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-import torch
+from core_results import machine  # same folder: run as python benchmarks/classification_results.py
 
 #: preset -> the paper's test error (percent) and where it is reported
 PAPER = {
@@ -34,18 +33,6 @@ PAPER = {
     "mnist-dimred-2d-unsup-20": ("~13.5", "Fig. 11d"),
     "mnist-dimred-10d-100": ("3.90", "Fig. 11c"),
 }
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {torch.get_num_threads()} threads, torch {torch.__version__}"
 
 
 def train(preset: str, out: Path, seed: int, args) -> dict:
