@@ -122,6 +122,7 @@ def pythae_samples_per_second(splits, n_samples: int) -> float:
     x = splits.x_train[:n_samples].reshape(-1, 1, 28, 28)
     data = BaseDataset(x, splits.y_train[:n_samples].clamp(min=0))
     trainer = AdversarialTrainer(model, data, training_config=tcfg)
+    trainer.prepare_training()  # optimizers, output folder and callbacks, as train() does first
     trainer.train_step(epoch=1)  # warm-up epoch
     t0 = time.perf_counter()
     trainer.train_step(epoch=2)

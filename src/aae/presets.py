@@ -97,11 +97,27 @@ def _categorical(name: str, model: str, epochs: int) -> Config:
     return cfg
 
 
+def _with_batchnorm(cfg: Config) -> Config:
+    """Batch normalization and a 5-D style for the categorical networks (our departure from the appendix).
+
+    With the appendix's plain 10-D style the decoder learns to ignore y: every decoded class head
+    looks the same and the test error stalls at 15-17 % (100 labels, measured after 10 epochs).
+    Probes on 100 labels + 10,000 images (results/semisupervised/attempts.log): batch norm 19.4 %,
+    batch norm + 5-D style 16.9 % vs 24.7 % for the appendix network after 10 epochs; at full size
+    this recipe reached 6.19 % test error after 60 epochs. 60 epochs, learning rates / 10 at 40 and 52.
+    """
+    cfg.network.batchnorm = True
+    cfg.network.code_dim = 5
+    cfg.epochs = 60
+    cfg.schedule = ScheduleConfig("step", [40, 52], 0.1)
+    return cfg
+
+
 def mnist_semisupervised(n_labeled: int) -> Callable[[], Config]:
     def make() -> Config:
         cfg = _categorical(f"mnist-semisupervised-{'all' if n_labeled < 0 else n_labeled}", "semisupervised", 100)
         cfg.data = DataConfig(n_labeled=n_labeled)  # class-balanced, drawn by seed; 10K held out for validation
-        return cfg
+        return _with_batchnorm(cfg)
 
     return make
 
@@ -110,7 +126,7 @@ def mnist_clusters(k: int) -> Callable[[], Config]:
     def make() -> Config:
         cfg = _categorical(f"mnist-clusters-{k}", "clustering", 100)
         cfg.network.n_clusters = k
-        return cfg
+        return _with_batchnorm(cfg)
 
     return make
 

@@ -25,12 +25,11 @@ import copy
 import numbers
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 try:
     import sklearn  # noqa: F401  (the real scikit-learn: imports here are absolute)
@@ -50,11 +49,9 @@ from torch import nn
 
 from aae.config import Config, NetworkConfig, OptimConfig
 from aae.errors import AAEError
-from aae.models import adversarial_phases, build_model, build_prior, reconstruction_loss
-from aae.networks import ENCODER_KINDS, CategoricalEncoder, Decoder, init_normal_
-from aae.priors import Categorical, Prior
-from aae.regularizers import AdversarialRegularizer
-from aae.semisupervised import SemiSupervisedAAE
+from aae.models import build_model
+from aae.networks import ENCODER_KINDS
+from aae.priors import Prior
 from aae.training import NumericalFault, Trainer, resolve_device
 
 __all__ = ["AdversarialAutoencoder", "SemiSupervisedAAEClassifier", "AAEClustering", "AAEEmbedding"]
@@ -177,9 +174,7 @@ class _AAEMixin:
             precision=self.precision,
         )
 
-    def _train(
-        self, cfg: Config, X: np.ndarray, y: np.ndarray, n_classes: int, build: Callable[..., nn.Module] = build_model
-    ) -> nn.Module:
+    def _train(self, cfg: Config, X: np.ndarray, y: np.ndarray, n_classes: int) -> nn.Module:
         """Build ``cfg``'s model (weights drawn from ``cfg.seed``) and train it on ``X`` ``(n, d)``, ``y`` ``(n,)``.
 
         Sets ``history_`` (one dict of mean losses per epoch); returns the model in eval mode.
@@ -190,7 +185,7 @@ class _AAEMixin:
             fork = [dev.index or 0] if dev.type == "cuda" else []
             with torch.random.fork_rng(devices=fork):
                 torch.manual_seed(cfg.seed)
-                model = build(cfg, X.shape[1], n_classes).to(dev)
+                model = build_model(cfg, X.shape[1], n_classes).to(dev)
                 x = torch.tensor(X, dtype=torch.float32, device=dev)
                 trainer = Trainer(model, cfg, x, torch.as_tensor(y, dtype=torch.long, device=dev))
                 trainer.fit(cfg.epochs, on_epoch_end=self._report if self.verbose else None)
@@ -685,114 +680,6 @@ class AAEClustering(ClusterMixin, _CategoricalMixin, BaseEstimator):
 # ----------------------------------------------------------------------------- embedding (paper §7)
 
 
-def head_separation_penalty(heads: torch.Tensor, threshold: float) -> torch.Tensor:
-    """Σ over pairs i < j of max(0, threshold - |W_i - W_j|): zero once every two heads
-    ``(K, n)`` are ``threshold`` apart, growing linearly as they come closer (paper §7)."""
-    k = len(heads)
-    i, j = torch.triu_indices(k, k, 1, device=heads.device)
-    dist = ((heads[i] - heads[j]).pow(2).sum(1) + 1e-12).sqrt()
-    return F.relu(threshold - dist).sum()
-
-
-class ClusterHeadAAE(SemiSupervisedAAE):
-    """The dimensionality-reduction AAE of paper §7 (Fig. 11): representation ``W_C·y + z``.
-
-    The encoder gives a softmax y over ``K`` clusters (or classes) and a code z of ``n``
-    values; ``W_C`` ``(K, n)`` holds one learned cluster head per cluster, and the decoder
-    reconstructs from the n-dimensional ``softmax(y)·W_C + z``. The reconstruction phase also
-    trains the heads, with :func:`head_separation_penalty` keeping them ``threshold`` apart.
-    """
-
-    def __init__(self, *args: Any, threshold: float = 6.0, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.threshold = threshold
-        # heads are learned in units of the threshold, starting about that far apart, so that
-        # the optimizer's step sizes fit their scale whatever the threshold
-        self.head_scale = threshold if threshold > 0 else 1.0
-        self.raw_heads = nn.Parameter(torch.randn(self.n_classes, self.prior.dim))
-
-    @property
-    def cluster_heads(self) -> torch.Tensor:
-        """``W_C`` ``(K, code_dim)``: one head per cluster / class."""
-        return self.raw_heads * self.head_scale
-
-    def phase_parameters(self) -> dict[str, list[nn.Parameter]]:
-        params = super().phase_parameters()
-        params["recon"].append(self.raw_heads)
-        return params
-
-    def _decoder_input(self, logits: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(logits.float(), 1).to(z.dtype) @ self.cluster_heads.to(z.dtype) + z
-
-    def train_step(
-        self,
-        x: torch.Tensor,
-        y: torch.Tensor,
-        optimizers: dict[str, torch.optim.Optimizer],
-        generator: torch.Generator | None = None,
-        amp: Callable[[], AbstractContextManager] = nullcontext,
-        labeled: tuple[torch.Tensor, torch.Tensor] | None = None,
-    ) -> dict[str, torch.Tensor]:
-        """Recon (+ head penalty), disc, gen, and ``classify`` when semi-supervised; as the parent's."""
-        with amp():
-            logits, z = self.encoder(x, generator)
-            rec = reconstruction_loss(self.decoder, self._decoder_input(logits, z), x, self.recon_loss)
-            penalty = head_separation_penalty(self.cluster_heads.float(), self.threshold)
-        optimizers["recon"].zero_grad(set_to_none=True)
-        (rec + penalty).backward()
-        optimizers["recon"].step()
-        with amp():
-            logits, z = self.encoder(x, generator)
-            y_soft = torch.softmax(logits.float(), 1)
-        out = {"recon_loss": rec.detach(), "heads_loss": penalty.detach()}
-        out.update(
-            adversarial_phases([(self.category, y_soft, None), (self.style, z, None)], optimizers, generator, amp)
-        )
-        if not self.classify:
-            return out
-        if labeled is None:
-            raise AAEError("the semi-supervised model's train_step needs a labeled mini-batch (labeled=(x, y))")
-        xl, yl = labeled
-        with amp():
-            ce = F.cross_entropy(self.encoder(xl, generator)[0].float(), yl)
-        optimizers["classify"].zero_grad(set_to_none=True)
-        ce.backward()
-        optimizers["classify"].step()
-        out["classify_loss"] = ce.detach()
-        return out
-
-    @torch.no_grad()
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """The representation ``softmax(y)·W_C + z`` ``(n, code_dim)`` of ``x`` ``(n, d)``."""
-        logits, z = self.encoder(x)
-        return self._decoder_input(logits, z)
-
-    @torch.no_grad()
-    def decode(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Data ``(n, d)`` of clusters ``labels`` ``(n,)`` (their heads) in styles ``z`` ``(n, code_dim)``."""
-        return self.decoder(self.cluster_heads[labels.to(z.device).long()].to(z.dtype) + z)
-
-
-def build_cluster_head_aae(
-    cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None, threshold: float = 6.0
-) -> ClusterHeadAAE:
-    """A :class:`ClusterHeadAAE`: semi-supervised with ``n_classes >= 2`` (one head per class),
-    else unsupervised with ``network.n_clusters`` heads; ``network.code_dim`` is the embedding size."""
-    net = cfg.network
-    classify = n_classes >= 2
-    k = n_classes if classify else net.n_clusters
-    if k < 2:
-        raise AAEError(f"the embedding needs at least 2 clusters or classes, got {k}")
-    encoder = CategoricalEncoder(data_dim, k, net.code_dim, net.hidden, net.dropout, net.batchnorm, net.input_noise)
-    decoder = Decoder(net.code_dim, data_dim, list(reversed(net.hidden)), net.output, net.batchnorm)
-    category = AdversarialRegularizer(Categorical(k), k, net.disc_hidden)
-    style = AdversarialRegularizer(build_prior(cfg), net.code_dim, net.disc_hidden)
-    model = ClusterHeadAAE(encoder, decoder, category, style, cfg.recon_loss, classify, threshold=threshold)
-    if net.init_std > 0:
-        init_normal_(model, net.init_std)
-    return model
-
-
 class AAEEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _CategoricalMixin, BaseEstimator):
     """A low-dimensional embedding for visualisation (paper §7, Fig. 11-12): ``W_C·y + z``.
 
@@ -805,8 +692,8 @@ class AAEEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Categoric
     samples) there is one head per class and q(y|x) is also trained on the labeled samples
     (the semi-supervised variant of §7); ``n_clusters`` is then not used.
 
-    This model is defined here (:class:`ClusterHeadAAE`), on the library's categorical
-    encoder, discriminators and trainer.
+    The model is the library's :class:`aae.semisupervised.DimensionalityReductionAAE` (models
+    ``dimred`` and ``dimred-clustering`` of the CLI presets), trained by :class:`aae.training.Trainer`.
 
     Parameters
     ----------
@@ -815,8 +702,8 @@ class AAEEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Categoric
     n_clusters : int, default=10
         Number of cluster heads when ``fit`` gets no labels.
     head_distance : float, default=6.0
-        The threshold η: heads closer than this are pushed apart (in units of the style
-        prior's scale, 1 for the default Gaussian).
+        The threshold η > 0: heads closer than this are pushed apart (in units of the style
+        prior's scale, 1 for the default Gaussian); the heads start about this far apart.
     prior : str, callable or aae.priors.Prior, default="gaussian"
         Prior of the style code z.
     prior_params : dict or None, default=None
@@ -859,7 +746,7 @@ class AAEEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Categoric
     classes_ : ndarray of shape (n_classes,) or None
         The labels seen in ``fit`` (other than -1), or None when fitted without labels.
     model_ : torch.nn.Module
-        The trained :class:`ClusterHeadAAE`.
+        The trained :class:`aae.semisupervised.DimensionalityReductionAAE`.
     config_ : aae.config.Config
         The configuration it was built and trained with.
     history_ : list of dict
@@ -915,7 +802,7 @@ class AAEEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Categoric
         """Train on ``X`` ``(n_samples, n_features)``, with labels ``y`` (-1: unlabeled) if given."""
         _check_int("n_components", self.n_components, 1)
         _check_int("n_clusters", self.n_clusters, 2)
-        _check_positive("head_distance", self.head_distance, allow_zero=True)
+        _check_positive("head_distance", self.head_distance)
         self._validate_categorical()
         if y is None:
             X = validate_data(self, X, dtype=_FLOATS)
@@ -928,12 +815,11 @@ class AAEEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Categoric
             self.classes_, codes = _encode_targets(y)
         _warn_scale(X, self.output)
         n_classes = 0 if self.classes_ is None else len(self.classes_)
-        cfg = self._categorical_config("cluster-heads", len(X), int(self.n_components), int(self.n_clusters))
-
-        def build(cfg: Config, data_dim: int, n_classes: int) -> ClusterHeadAAE:
-            return build_cluster_head_aae(cfg, data_dim, n_classes, threshold=float(self.head_distance))
-
-        self.model_ = self._train(cfg, X, codes, n_classes, build)
+        # with labels: one head per class (semi-supervised, model "dimred"); else n_clusters heads
+        model, k = ("dimred", 0) if n_classes else ("dimred-clustering", int(self.n_clusters))
+        cfg = self._categorical_config(model, len(X), int(self.n_components), k)
+        cfg.network.head_margin = float(self.head_distance)
+        self.model_ = self._train(cfg, X, codes, n_classes)
         self.config_ = cfg
         self.cluster_heads_ = self.model_.cluster_heads.detach().float().cpu().numpy().astype(np.float64)
         return self
@@ -942,7 +828,7 @@ class AAEEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Categoric
         """The embedding ``softmax(y)·W_C + z``: ``(n_samples, n_components)``, in X's float dtype."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_FLOATS, reset=False)
-        return self._infer(lambda m, x: m.embed(x), X).astype(X.dtype, copy=False)
+        return self._infer(lambda m, x: m.represent(x), X).astype(X.dtype, copy=False)
 
     def inverse_transform(self, X: Any) -> np.ndarray:
         """Decoded data ``(n_samples, n_features_in_)`` of embeddings ``X`` ``(n_samples, n_components)``."""
