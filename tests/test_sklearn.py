@@ -202,6 +202,20 @@ def test_clustering_finds_blobs_and_is_reproducible():
     np.testing.assert_array_equal(clone(est).fit(x).labels_, labels)  # same random_state, same clusters
 
 
+def test_clustering_n_init_keeps_the_most_confident_training():
+    x, _ = blobs(n=120, centers=3)
+    params = dict(n_clusters=3, style_dim=1, max_epochs=3, **SMALL)
+    one = AAEClustering(**params).fit(x)
+    three = AAEClustering(n_init=3, **params).fit(x)
+    # the first of the three trainings is the n_init=1 fit; the kept one is at least as confident
+    assert three.confidence_ >= one.confidence_
+    assert np.isclose(three.predict_proba(x).max(1).mean(), three.confidence_)
+    np.testing.assert_array_equal(three.predict(x), three.labels_)
+    assert len(three.history_) == 3
+    with pytest.raises(ValueError, match="n_init"):
+        AAEClustering(n_init=0, **params).fit(x)
+
+
 def test_embedding_separates_heads():
     x, y = blobs(n=300, centers=3)
     fast = dict(max_epochs=30, learning_rate=1e-2, generator_learning_rate=1e-3)

@@ -591,6 +591,10 @@ class AAEClustering(ClusterMixin, _CategoricalMixin, BaseEstimator):
     generator_learning_rate : float, default=3e-4
         Adam learning rate (betas 0.5, 0.999) of the encoder as generator. Faster than the
         discriminators: the encoder also has to keep reconstructing.
+    n_init : int, default=1
+        Number of trainings from different initialisations (as k-means' ``n_init``); the one
+        whose cluster assignments are the most confident (highest mean max q(y|x) on the
+        training data, i.e. whose y codes are nearest the one-hot prior) is kept.
     precision : {"float32", "bf16"}, default="float32"
         bf16 autocasts the forward passes (float32 weights).
     device : str, default="cpu"
@@ -604,6 +608,8 @@ class AAEClustering(ClusterMixin, _CategoricalMixin, BaseEstimator):
     ----------
     labels_ : ndarray of shape (n_samples,)
         Cluster of every training sample.
+    confidence_ : float
+        Mean max q(y|x) over the training samples of the kept training.
     model_ : torch.nn.Module
         The trained :class:`aae.semisupervised.SemiSupervisedAAE`.
     config_ : aae.config.Config
@@ -631,6 +637,7 @@ class AAEClustering(ClusterMixin, _CategoricalMixin, BaseEstimator):
         learning_rate: float = 1e-3,
         discriminator_learning_rate: float = 5e-5,
         generator_learning_rate: float = 3e-4,
+        n_init: int = 1,
         precision: str = "float32",
         device: str = "cpu",
         random_state: Any = None,
@@ -650,6 +657,7 @@ class AAEClustering(ClusterMixin, _CategoricalMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.discriminator_learning_rate = discriminator_learning_rate
         self.generator_learning_rate = generator_learning_rate
+        self.n_init = n_init
         self.precision = precision
         self.device = device
         self.random_state = random_state
@@ -662,10 +670,22 @@ class AAEClustering(ClusterMixin, _CategoricalMixin, BaseEstimator):
         self._validate_categorical()
         X = validate_data(self, X, dtype=_FLOATS)
         _warn_scale(X, self.output)
+        _check_int("n_init", self.n_init, 1)
         cfg = self._categorical_config("clustering", len(X), int(self.style_dim), int(self.n_clusters))
-        self.model_ = self._train(cfg, X, np.full(len(X), -1), 0)
-        self.config_ = cfg
-        self.labels_ = self._infer(lambda m, x: m.predict_proba(x), X).argmax(1)
+        # the first training uses the estimator's seed (n_init=1 is the plain fit); the others
+        # seeds drawn from it
+        rng = np.random.RandomState(cfg.seed)
+        seeds = [cfg.seed, *(int(rng.randint(np.iinfo(np.int32).max)) for _ in range(int(self.n_init) - 1))]
+        best = None
+        for seed in seeds:
+            cfg_i = copy.deepcopy(cfg)
+            cfg_i.seed = seed
+            self.model_ = self._train(cfg_i, X, np.full(len(X), -1), 0)
+            proba = self._infer(lambda m, x: m.predict_proba(x), X)
+            confidence = float(proba.max(1).mean())
+            if best is None or confidence > best[0]:
+                best = (confidence, self.model_, cfg_i, self.history_, proba.argmax(1))
+        self.confidence_, self.model_, self.config_, self.history_, self.labels_ = best
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
