@@ -8,6 +8,7 @@ In one run it measures
   - our trainer's samples/s in float32 and bf16, and the achieved GFLOP/s as a fraction of the ceilings,
   - pythae 0.1.2's Adversarial_AE with identical networks, batch size and data (``pip install pythae==0.1.2``),
   - optionally (``--quality-epochs N``) test reconstruction MSE and prior MMD after N epochs in float32 and bf16,
+  - a torch.profiler breakdown of a training step in float32 and bf16 (``--no-profile`` skips it),
 and writes ``results/throughput.json`` and ``results/throughput.md``.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -129,6 +131,97 @@ def pythae_samples_per_second(splits, n_samples: int) -> float:
     return n_samples / (time.perf_counter() - t0)
 
 
+def profile(precision: str, splits, steps: int = 20, top: int = 12) -> list[dict]:
+    """Where a training step's time goes: the ``top`` operators by self CPU time (torch.profiler)."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    trainer = make_trainer(precision, splits)
+    bs, x, y = trainer.cfg.batch_size, trainer.x, trainer.y
+
+    def step(i: int) -> None:
+        sl = slice(i * bs, (i + 1) * bs)
+        trainer.model.train_step(x[sl], y[sl], trainer.optimizers, trainer.noise, trainer.amp)
+
+    for i in range(5):
+        step(i)
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        for i in range(steps):
+            step(i)
+    events = [e for e in prof.key_averages() if e.self_cpu_time_total > 0]
+    total = sum(e.self_cpu_time_total for e in events)
+    events.sort(key=lambda e: -e.self_cpu_time_total)
+    return [
+        {
+            "op": e.key,
+            "ms_per_step": e.self_cpu_time_total / 1e3 / steps,
+            "percent": 100 * e.self_cpu_time_total / total,
+        }
+        for e in events[:top]
+    ]
+
+
+def markdown(res: dict) -> str:
+    """The results table, the bars of the speed issue and the profiles."""
+    f32, bf16 = res["ours"]["float32"], res["ours"]["bf16"]
+    ratio = bf16["samples_per_second"] / f32["samples_per_second"]
+    epoch_bf16 = 60000 / bf16["samples_per_second"]
+    lines = [
+        f"Machine: {res['machine']}, torch {res['torch']}, {res['threads']} threads. Command: `{res['command']}`.",
+        "",
+        "| | samples/s | MFLOP/sample | GFLOP/s | of float32 ceiling | of bf16 ceiling | 60,000-image epoch |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, r in (("ours, float32", f32), ("ours, bf16", bf16)):
+        lines.append(
+            f"| {name} | {r['samples_per_second']:.0f} | {r['mflop_per_sample']:.1f} | {r['gflops']:.0f} "
+            f"| {100 * r['fraction_of_float32_ceiling']:.0f} % | {100 * r['fraction_of_bf16_ceiling']:.0f} % "
+            f"| {60000 / r['samples_per_second']:.1f} s |"
+        )
+    if "pythae" in res:
+        p = res["pythae"]["samples_per_second"]
+        lines.append(f"| pythae 0.1.2 Adversarial_AE, float32 | {p:.0f} | | | | | {60000 / p:.0f} s |")
+    c = res["ceiling_gflops"]
+    lines += [
+        "",
+        f"Matrix-product ceilings (2048³, same run): float32 {c['float32']:.0f}, bf16 {c['bf16']:.0f} GFLOP/s.",
+        "",
+    ]
+    bars = [
+        (
+            "float32 ≥ 65 % of the float32 ceiling",
+            f"{100 * f32['fraction_of_float32_ceiling']:.0f} %",
+            f32["fraction_of_float32_ceiling"] >= 0.65,
+        ),
+        ("bf16 ≥ 2× our float32", f"{ratio:.2f}×", ratio >= 2),
+        ("bf16 epoch < 10 s", f"{epoch_bf16:.1f} s", epoch_bf16 < 10),
+    ]
+    if "pythae" in res:
+        p = res["pythae"]["samples_per_second"]
+        bars += [
+            ("float32 ≈ 8× pythae", f"{f32['samples_per_second'] / p:.1f}×", f32["samples_per_second"] / p >= 8),
+            ("bf16 ≥ 15× pythae", f"{bf16['samples_per_second'] / p:.1f}×", bf16["samples_per_second"] / p >= 15),
+        ]
+    lines += ["| bar | measured | met |", "|---|---|---|"]
+    lines += [f"| {b} | {m} | {'yes' if ok else '**no**'} |" for b, m, ok in bars]
+    if "quality" in res:
+        q = res["quality"]
+        lines += [
+            "",
+            "Quality after the same epochs (test split): "
+            + ", ".join(
+                f"{k} float32 {q['float32'][k]:.4f} / bf16 {q['bf16'][k]:.4f} "
+                f"({100 * q['relative_difference'][k]:.1f} % apart)"
+                for k in ("recon_mse", "prior_mmd")
+            ),
+        ]
+    for precision, rows in res.get("profile", {}).items():
+        lines += ["", f"Profile, {precision} (self CPU time per training step, top operators):", ""]
+        lines += ["| operator | ms per step | share |", "|---|---|---|"]
+        lines += [f"| `{r['op']}` | {r['ms_per_step']:.2f} | {r['percent']:.1f} % |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
 def quality(precision: str, splits, epochs: int) -> dict:
     trainer = make_trainer(precision, splits)
     t0 = time.perf_counter()
@@ -147,6 +240,7 @@ def main() -> None:
     ap.add_argument("--skip-pythae", action="store_true")
     ap.add_argument("--quality-epochs", type=int, default=0)
     ap.add_argument("--results", type=Path, default=Path("results"))
+    ap.add_argument("--no-profile", action="store_true", help="skip the torch.profiler breakdown")
     args = ap.parse_args()
 
     splits = load_splits("mnist", args.data_dir)
@@ -154,6 +248,7 @@ def main() -> None:
         "machine": platform.processor() or platform.machine(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "command": "python " + " ".join(sys.argv),
     }
     res["ceiling_gflops"] = {"float32": matmul_ceiling(torch.float32), "bf16": matmul_ceiling(torch.bfloat16)}
     print("matmul ceiling GFLOP/s:", {k: round(v) for k, v in res["ceiling_gflops"].items()}, flush=True)
@@ -183,8 +278,12 @@ def main() -> None:
             k: abs(q["bf16"][k] - q["float32"][k]) / abs(q["float32"][k]) for k in ("recon_mse", "prior_mmd")
         }
         print("quality", json.dumps(q, indent=1), flush=True)
+    if not args.no_profile:
+        res["profile"] = {p: profile(p, splits) for p in ("float32", "bf16")}
     args.results.mkdir(exist_ok=True)
     (args.results / "throughput.json").write_text(json.dumps(res, indent=2) + "\n")
+    (args.results / "throughput.md").write_text(markdown(res))
+    print(markdown(res))
 
 
 if __name__ == "__main__":
