@@ -123,10 +123,20 @@ def mnist_semisupervised(n_labeled: int) -> Callable[[], Config]:
 
 
 def mnist_clusters(k: int) -> Callable[[], Config]:
+    """Unsupervised clustering (Table 3): the semi-supervised network without the classification phase.
+
+    With the paper's SGD settings q(y|x) collapses onto 2-4 of the clusters in the first epochs
+    and stays there (75-90 % test error at every setting tried; results/clustering/attempts.log).
+    Adam at 1e-4 with beta1 = 0.1 for all three phases keeps 10 of 16 clusters in use
+    (37.6 % after 6 epochs on 10,000 images, vs 75.7 % with SGD).
+    """
+
     def make() -> Config:
-        cfg = _categorical(f"mnist-clusters-{k}", "clustering", 100)
+        cfg = _with_batchnorm(_categorical(f"mnist-clusters-{k}", "clustering", 100))
         cfg.network.n_clusters = k
-        return _with_batchnorm(cfg)
+        for phase in ("recon", "disc", "gen"):
+            setattr(cfg, phase, OptimConfig("adam", 1e-4, betas=[0.1, 0.999]))
+        return cfg
 
     return make
 
