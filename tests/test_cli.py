@@ -239,9 +239,10 @@ def test_conv_run_and_conv_on_tabular_data(tiny_npz, tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
-def test_dimred_run_draws_its_representation(tiny_npz, tmp_path):
+@pytest.mark.parametrize("preset", ["mnist-dimred-10d-100", "mnist-dimred-2d-100"])  # fixed / learned heads
+def test_dimred_run_draws_its_representation(tiny_npz, tmp_path, preset):
     out = tmp_path / "run"
-    assert main(cat_args(tiny_npz, out, "mnist-dimred-10d-100", "data.n_labeled=50")) == 0
+    assert main(cat_args(tiny_npz, out, preset, "data.n_labeled=50")) == 0
     assert (out / "figures" / "representation.png").stat().st_size > 1000
     summary = json.loads((out / "summary.json").read_text())
     assert 0 <= summary["test_error"] <= 100

@@ -356,7 +356,7 @@ class DimensionalityReductionAAE(SemiSupervisedAAE):
         """A 2-D picture of representations ``r`` ``(m, n)``: ``r`` itself when n = 2, else the
         linear map that sends head k to angle 2πk/K on a circle (paper Fig. 11c)."""
         if r.shape[1] == 2:
-            return r
+            return r.detach()  # e.g. the learned heads themselves: a parameter
         k = len(self.cluster_heads)
         angle = 2 * torch.pi * torch.arange(k, dtype=torch.float32) / k
         circle = torch.stack([angle.cos(), angle.sin()], 1).to(r.device)
