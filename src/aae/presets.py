@@ -122,6 +122,14 @@ def mnist_semisupervised(n_labeled: int) -> Callable[[], Config]:
     return make
 
 
+def _unsupervised_adam(cfg: Config) -> Config:
+    """Adam at 1e-4 with beta1 = 0.1 for the reconstruction and both adversarial phases: without
+    labels the paper's SGD settings let q(y|x) collapse onto a few clusters (see mnist_clusters)."""
+    for phase in ("recon", "disc", "gen"):
+        setattr(cfg, phase, OptimConfig("adam", 1e-4, betas=[0.1, 0.999]))
+    return cfg
+
+
 def mnist_clusters(k: int) -> Callable[[], Config]:
     """Unsupervised clustering (Table 3): the semi-supervised network without the classification phase.
 
@@ -134,9 +142,7 @@ def mnist_clusters(k: int) -> Callable[[], Config]:
     def make() -> Config:
         cfg = _with_batchnorm(_categorical(f"mnist-clusters-{k}", "clustering", 100))
         cfg.network.n_clusters = k
-        for phase in ("recon", "disc", "gen"):
-            setattr(cfg, phase, OptimConfig("adam", 1e-4, betas=[0.1, 0.999]))
-        return cfg
+        return _unsupervised_adam(cfg)
 
     return make
 
@@ -156,10 +162,14 @@ def mnist_dimred(n_labeled: int, dim: int, heads: str = "learned") -> Callable[[
 
 
 def mnist_dimred_unsupervised(k: int) -> Config:
+    """Unsupervised 2-D representation with ``k`` cluster heads (Fig. 11d): batch norm and the
+    clustering presets' Adam settings. With the paper's SGD q(y|x) collapses onto 2 of the 20
+    clusters (86 % test error after 6 epochs on 10,000 images; 65 % with batch norm and Adam)."""
     cfg = _categorical(f"mnist-dimred-2d-unsup-{k}", "dimred-clustering", 100)
     cfg.network.code_dim = 2
     cfg.network.n_clusters = k
-    return cfg
+    cfg.network.batchnorm = True
+    return _unsupervised_adam(cfg)
 
 
 def mnist_wae_mmd_2d() -> Config:
