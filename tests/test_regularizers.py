@@ -7,6 +7,7 @@ from torch.distributions import Categorical, Independent, MixtureSameFamily, Mul
 from aae.errors import AAEError
 from aae.priors import Gaussian, GaussianMixture2D, SwissRoll, Uniform
 from aae.regularizers import (
+    AdversarialRegularizer,
     KLRegularizer,
     MMDRegularizer,
     gaussian_components,
@@ -167,3 +168,33 @@ def test_kl_errors_are_clear():
         KLRegularizer(Gaussian(2), 2).penalty(torch.zeros(4, 2), torch.zeros(4, 2), None)
     with pytest.raises(AAEError, match="codes of size 2"):
         KLRegularizer(Gaussian(2), 2).kl(torch.zeros(4, 3), torch.zeros(4, 3))
+
+
+def test_discriminator_input_noise_hides_softness_from_the_discriminator():
+    """With instance noise a discriminator cannot tell one-hot prior samples from slightly soft codes."""
+    from aae.priors import Categorical as CategoricalPrior
+
+    torch.manual_seed(0)
+    k, n = 4, 512
+    # fake codes: the same categories as the prior, smoothed (what a softmax head gives)
+    fake = 0.9 * torch.nn.functional.one_hot(torch.randint(0, k, (n,)), k).float() + 0.1 / k
+    accs = {}
+    for noise in (0.0, 0.3):
+        torch.manual_seed(1)
+        reg = AdversarialRegularizer(CategoricalPrior(k), k, (32,), input_noise=noise)
+        opt = torch.optim.Adam(reg.discriminator.parameters(), 1e-2)
+        g = torch.Generator().manual_seed(2)
+        for _ in range(300):
+            loss, acc = reg.discriminator_loss(fake, None, g)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        accs[noise] = float(torch.stack([reg.discriminator_loss(fake, None, g)[1] for _ in range(10)]).mean())
+    assert accs[0.0] > 0.95  # the softness gives the fakes away
+    assert accs[0.3] < 0.75  # under the noise it barely shows
+    # the generator loss sees the same noise: reproducible from the generator, different without it
+    a = reg.generator_loss(fake, None, torch.Generator().manual_seed(3))
+    b = reg.generator_loss(fake, None, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b) and not torch.equal(a, reg.generator_loss(fake, None, torch.Generator().manual_seed(4)))
+    with pytest.raises(AAEError, match="noise"):
+        AdversarialRegularizer(CategoricalPrior(k), k, (32,), input_noise=-0.1)

@@ -59,6 +59,7 @@ class NetworkConfig:
     dropout: float = 0.0
     batchnorm: bool = False  # batch normalization before every hidden ReLU of the encoder and decoder (MLP or conv)
     input_noise: float = 0.0  # std of Gaussian noise added to the encoder's input while training
+    disc_noise: float = 0.0  # std of Gaussian noise on every discriminator input, prior samples and codes alike
     n_clusters: int = 0  # semisupervised / clustering: size of the categorical code y (0: number of classes)
     # dimred (paper §7): representation W_C·y + z; cluster heads W_C learned, or fixed to head_scale·I
     heads: str = "learned"  # learned | identity

@@ -68,7 +68,7 @@ def adversarial_phases(
         d.requires_grad_(False)  # the generator step needs no discriminator weight gradients
     try:
         with amp():
-            g_loss = sum(reg.generator_loss(z, y) for reg, z, y in triples)
+            g_loss = sum(reg.generator_loss(z, y, generator) for reg, z, y in triples)
         optimizers["gen"].zero_grad(set_to_none=True)
         g_loss.backward()
         optimizers["gen"].step()
@@ -250,7 +250,7 @@ def build_regularizer(cfg: Config, prior: Prior, n_classes: int) -> nn.Module | 
         return None
     if cfg.regularizer == "adversarial":
         return AdversarialRegularizer(
-            prior, net.code_dim, net.disc_hidden, n_classes if cfg.use_labels else 0, cfg.label_weight
+            prior, net.code_dim, net.disc_hidden, n_classes if cfg.use_labels else 0, cfg.label_weight, net.disc_noise
         )
     if cfg.use_labels:
         raise AAEError(f"use_labels=true works with the adversarial regularizer only, not {cfg.regularizer!r}")

@@ -34,10 +34,26 @@ class AdversarialRegularizer(nn.Module):
         hidden: Sequence[int] = (1000, 1000),
         n_classes: int = 0,
         label_weight: float = 1.0,
+        input_noise: float = 0.0,
     ):
         super().__init__()
+        if input_noise < 0:
+            raise AAEError(f"discriminator input noise must be >= 0, got {input_noise}")
         self.prior, self.n_classes, self.label_weight = prior, n_classes, label_weight
+        self.input_noise = input_noise
         self.discriminator = Discriminator(code_dim, hidden, n_label_inputs=n_classes + 1 if n_classes else 0)
+
+    def _noisy(self, z: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """``z`` plus Gaussian noise of std ``input_noise`` (instance noise), as the discriminator sees it.
+
+        With the same noise on prior samples and codes the discriminator cannot win on details
+        the noise hides (e.g. one-hot prior samples vs slightly soft encoder outputs) and has to
+        tell the distributions apart at a coarser scale, which keeps its gradient informative.
+        """
+        if not self.input_noise:
+            return z
+        noise = torch.randn(z.shape, generator=generator, device=z.device, dtype=torch.float32)
+        return z + (self.input_noise * noise).to(z.dtype)
 
     def _onehot(self, y: torch.Tensor | None) -> torch.Tensor | None:
         if not self.n_classes:
@@ -59,7 +75,7 @@ class AdversarialRegularizer(nn.Module):
         labels = y if self.n_classes else None
         real = self.prior.sample(len(z), generator, labels=labels).to(z.dtype)
         onehot = self._onehot(y)
-        both = torch.cat([real, z], 0)
+        both = self._noisy(torch.cat([real, z], 0), generator)
         logits = self.discriminator(both, None if onehot is None else torch.cat([onehot, onehot], 0))
         target = torch.cat([torch.ones(len(z), device=z.device), torch.zeros(len(z), device=z.device)])
         w = self._weights(y)
@@ -67,9 +83,11 @@ class AdversarialRegularizer(nn.Module):
         acc = ((logits > 0).float() == target).float().mean()
         return loss, acc
 
-    def generator_loss(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    def generator_loss(
+        self, z: torch.Tensor, y: torch.Tensor | None, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """Non-saturating generator loss: -log D(z)."""
-        logits = self.discriminator(z, self._onehot(y))
+        logits = self.discriminator(self._noisy(z, generator), self._onehot(y))
         target = torch.ones_like(logits, dtype=torch.float32)
         return F.binary_cross_entropy_with_logits(logits.float(), target, self._weights(y))
 

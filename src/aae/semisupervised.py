@@ -377,7 +377,7 @@ def build_supervised(
     net = cfg.network
     prior = build_prior(cfg)
     encoder, decoder = build_encoder_decoder(cfg, data_dim, net.code_dim + n_classes, image_shape)
-    regularizer = AdversarialRegularizer(prior, net.code_dim, net.disc_hidden)
+    regularizer = AdversarialRegularizer(prior, net.code_dim, net.disc_hidden, input_noise=net.disc_noise)
     model = SupervisedAAE(encoder, decoder, regularizer, n_classes, cfg.recon_loss)
     if net.init_std > 0:
         init_normal_(model, net.init_std)
@@ -400,8 +400,8 @@ def _build_categorical(
     )
     decoder_in = net.code_dim if dimred else k + net.code_dim
     decoder = Decoder(decoder_in, data_dim, list(reversed(net.hidden)), net.output, batchnorm=net.batchnorm, **arch)
-    category = AdversarialRegularizer(Categorical(k), k, net.disc_hidden)
-    style = AdversarialRegularizer(style_prior, net.code_dim, net.disc_hidden)
+    category = AdversarialRegularizer(Categorical(k), k, net.disc_hidden, input_noise=net.disc_noise)
+    style = AdversarialRegularizer(style_prior, net.code_dim, net.disc_hidden, input_noise=net.disc_noise)
     if dimred:
         heads, learn = _initial_heads(cfg, k)
         model: SemiSupervisedAAE = DimensionalityReductionAAE(
