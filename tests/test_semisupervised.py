@@ -277,3 +277,12 @@ def test_conv_networks_for_the_categorical_models(model):
     assert proba.shape == (4, net.n_classes)
     torch.testing.assert_close(proba.sum(1), torch.ones(4))
     assert net.sample(3, torch.Generator().manual_seed(0)).shape == (3, 768)
+
+
+@pytest.mark.parametrize("k,dim", [(20, 2), (10, 10), (3, 1), (2, 5)])
+def test_learned_heads_start_apart(k, dim):
+    from aae.semisupervised import spread_heads
+
+    heads = spread_heads(k, dim, 9.0)
+    assert heads.shape == (k, dim)
+    assert float(torch.pdist(heads).min()) == pytest.approx(9.0, rel=1e-4)
