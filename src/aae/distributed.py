@@ -54,17 +54,8 @@ def init_from_env(device: torch.device) -> tuple[World, torch.device]:
     return World(dist.get_rank(), dist.get_world_size()), device
 
 
-def shutdown(wait: bool = False) -> None:
-    """Leave the process group; ``wait`` first waits for every process to get here.
-
-    Process 0 evaluates and writes files after training while the others are idle; a process
-    that tore its gloo connections down meanwhile made the exit race (an intermittent SIGABRT,
-    "terminate called without an active exception", seen under load). After an error the
-    others may never arrive, so only a clean finish waits.
-    """
+def shutdown() -> None:
     if dist.is_initialized():
-        if wait:
-            dist.barrier()
         dist.destroy_process_group()
 
 

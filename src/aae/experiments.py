@@ -116,13 +116,10 @@ def train_run(
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     world, device = init_from_env(resolve_device(cfg.device))
-    finished = False
     try:
-        result = _train(cfg, out, data_dir, resume, overwrite, progress, log, world, device)
-        finished = True
-        return result
+        return _train(cfg, out, data_dir, resume, overwrite, progress, log, world, device)
     finally:
-        shutdown(wait=finished)
+        shutdown()
 
 
 def _train(cfg, out, data_dir, resume, overwrite, progress, log, world: World, device) -> dict[str, Any]:
