@@ -52,18 +52,24 @@ def step_flops(trainer: Trainer) -> float:
     """FLOPs of one training step (all phases) per sample, counted by PyTorch."""
     bs = trainer.cfg.batch_size
     with FlopCounterMode(display=False) as counter:
-        trainer.model.train_step(trainer.x[:bs], trainer.y[:bs], trainer.optimizers, trainer.noise)
+        run_steps(trainer, 1)
     return counter.get_total_flops() / bs
+
+
+def run_steps(trainer: Trainer, steps: int) -> None:
+    """``steps`` mini-batches through ``trainer``'s model (its precision included), data in order."""
+    bs, x, y = trainer.cfg.batch_size, trainer.x, trainer.y
+    for i in range(steps):
+        sl = slice(i * bs, (i + 1) * bs)
+        trainer.model.train_step(x[sl], y[sl], trainer.optimizers, trainer.noise, trainer.amp)
 
 
 def our_samples_per_second(precision: str, splits, steps: int) -> float:
     """One epoch of ``Trainer.fit`` over ``steps`` mini-batches (the whole loop: order, checks, metrics)."""
     trainer = make_trainer(precision, splits)
+    run_steps(trainer, 10)  # warm-up
     bs = trainer.cfg.batch_size
-    x, y = trainer.x, trainer.y
-    for i in range(10):  # warm-up
-        trainer.model.train_step(x[i * bs : (i + 1) * bs], y[i * bs : (i + 1) * bs], trainer.optimizers, trainer.noise)
-    trainer.x, trainer.y = x[: steps * bs], y[: steps * bs]
+    trainer.x, trainer.y = trainer.x[: steps * bs], trainer.y[: steps * bs]
     t0 = time.perf_counter()
     trainer.fit(1)
     return steps * bs / (time.perf_counter() - t0)
@@ -137,17 +143,9 @@ def profile(precision: str, splits, steps: int = 20, top: int = 12) -> list[dict
     from torch.profiler import profile as torch_profile
 
     trainer = make_trainer(precision, splits)
-    bs, x, y = trainer.cfg.batch_size, trainer.x, trainer.y
-
-    def step(i: int) -> None:
-        sl = slice(i * bs, (i + 1) * bs)
-        trainer.model.train_step(x[sl], y[sl], trainer.optimizers, trainer.noise, trainer.amp)
-
-    for i in range(5):
-        step(i)
+    run_steps(trainer, 5)  # warm-up
     with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
-        for i in range(steps):
-            step(i)
+        run_steps(trainer, steps)
     events = [e for e in prof.key_averages() if e.self_cpu_time_total > 0]
     total = sum(e.self_cpu_time_total for e in events)
     events.sort(key=lambda e: -e.self_cpu_time_total)
