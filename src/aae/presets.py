@@ -122,7 +122,7 @@ def mnist_semisupervised(n_labeled: int) -> Callable[[], Config]:
     return make
 
 
-def _unsupervised_adam(cfg: Config) -> Config:
+def _against_collapse(cfg: Config) -> Config:
     """Adam at 1e-4 with beta1 = 0.1 for the reconstruction and both adversarial phases, and
     Gaussian noise (std 0.3) on the discriminators' inputs: without labels the paper's SGD
     settings let q(y|x) collapse onto a few clusters (see mnist_clusters)."""
@@ -147,7 +147,7 @@ def mnist_clusters(k: int) -> Callable[[], Config]:
     def make() -> Config:
         cfg = _with_batchnorm(_categorical(f"mnist-clusters-{k}", "clustering", 100))
         cfg.network.n_clusters = k
-        return _unsupervised_adam(cfg)
+        return _against_collapse(cfg)
 
     return make
 
@@ -174,7 +174,7 @@ def mnist_dimred_unsupervised(k: int) -> Config:
     cfg.network.code_dim = 2
     cfg.network.n_clusters = k
     cfg.network.batchnorm = True
-    return _unsupervised_adam(cfg)
+    return _against_collapse(cfg)
 
 
 def mnist_wae_mmd_2d() -> Config:
