@@ -144,3 +144,17 @@ def test_penalty_metric_fault_names_the_models_phase():
     with pytest.raises(NumericalFault, match=r"mmd became nan in the 'recon' phase at step 3") as e:
         tr.check_finite()
     assert e.value.phase == "recon"
+
+
+def test_nan_weight_is_caught_by_the_next_step_or_the_epoch_end():
+    """Per-step checks read the losses only; a NaN weight still stops training, named."""
+    tr = make_trainer(epochs=1)
+    with torch.no_grad():
+        tr.model.decoder.net[0].weight[0, 0] = float("nan")
+    with pytest.raises(NumericalFault, match="recon_loss became nan"):
+        tr.fit(1)
+    tr = make_trainer(epochs=1)
+    with torch.no_grad():
+        tr.model.decoder.net[0].weight[0, 0] = float("nan")
+    with pytest.raises(NumericalFault, match=r"weights decoder\.net\.0\.weight hold NaN"):
+        tr.check_finite()
