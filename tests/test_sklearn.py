@@ -16,7 +16,14 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from aae.sklearn import AAEClustering, AAEEmbedding, AdversarialAutoencoder, SemiSupervisedAAEClassifier
+from aae.sklearn import (
+    AAEClustering,
+    AAEEmbedding,
+    AdversarialAutoencoder,
+    SemiSupervisedAAEClassifier,
+    consensus_membership,
+    consensus_votes,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -37,6 +44,7 @@ def small_estimators():
         AdversarialAutoencoder(n_components=2, max_epochs=3, **SMALL),
         SemiSupervisedAAEClassifier(style_dim=2, max_epochs=20, learning_rate=1e-2, **SMALL),
         AAEClustering(n_clusters=3, style_dim=2, max_epochs=20, learning_rate=1e-2, **SMALL),
+        AAEClustering(n_clusters=3, style_dim=2, max_epochs=3, n_init=2, **SMALL),  # the consensus
         AAEEmbedding(n_components=2, n_clusters=3, max_epochs=3, **SMALL),
     ]
 
@@ -206,14 +214,46 @@ def test_clustering_n_init_keeps_the_most_confident_training():
     x, _ = blobs(n=120, centers=3)
     params = dict(n_clusters=3, style_dim=1, max_epochs=3, **SMALL)
     one = AAEClustering(**params).fit(x)
-    three = AAEClustering(n_init=3, **params).fit(x)
+    three = AAEClustering(n_init=3, combine="most_confident", **params).fit(x)
     # the first of the three trainings is the n_init=1 fit; the kept one is at least as confident
     assert three.confidence_ >= one.confidence_
     assert np.isclose(three.predict_proba(x).max(1).mean(), three.confidence_)
     np.testing.assert_array_equal(three.predict(x), three.labels_)
     assert len(three.history_) == 3
+    assert three.votes_ is None and three.models_ == [three.model_]
     with pytest.raises(ValueError, match="n_init"):
         AAEClustering(n_init=0, **params).fit(x)
+    with pytest.raises(ValueError, match="combine must be one of .* got 'vote'"):
+        AAEClustering(n_init=2, combine="vote", **params).fit(x)
+
+
+def test_consensus_recovers_a_partition_from_relabelled_and_noisy_clusterings():
+    rng = np.random.RandomState(0)
+    truth = np.repeat(np.arange(4), 30)
+    probas = []
+    for _ in range(5):
+        labels = rng.permutation(4)[truth]  # the same partition, clusters renumbered
+        wrong = rng.rand(len(truth)) < 0.15  # and 15 % of the samples misplaced, differently each time
+        labels[wrong] = rng.randint(4, size=wrong.sum())
+        probas.append(0.9 * np.eye(4)[labels] + 0.025)
+    votes = consensus_votes(probas, 4, seed=0)
+    assert all(v.shape == (4, 4) and np.allclose(v.sum(1), 1) for v in votes)
+    consensus = consensus_membership(probas, votes)
+    assert np.allclose(consensus.sum(1), 1)
+    single = [adjusted_rand_score(truth, p.argmax(1)) for p in probas]
+    assert adjusted_rand_score(truth, consensus.argmax(1)) == 1.0 > max(single)
+
+
+def test_clustering_consensus_of_several_trainings():
+    x, truth = blobs(n=120, centers=3)
+    est = AAEClustering(n_clusters=3, style_dim=1, max_epochs=3, n_init=3, **SMALL).fit(x)
+    assert len(est.models_) == 3 and len(est.votes_) == 3
+    proba = est.predict_proba(x)
+    assert proba.shape == (120, 3) and np.allclose(proba.sum(1), 1)
+    np.testing.assert_array_equal(est.predict(x), est.labels_)
+    assert np.isclose(proba.max(1).mean(), est.confidence_)
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(again.predict(x), est.labels_)
 
 
 def test_embedding_separates_heads():

@@ -54,7 +54,14 @@ from aae.networks import ENCODER_KINDS
 from aae.priors import Prior
 from aae.training import NumericalFault, Trainer, resolve_device
 
-__all__ = ["AdversarialAutoencoder", "SemiSupervisedAAEClassifier", "AAEClustering", "AAEEmbedding"]
+__all__ = [
+    "AdversarialAutoencoder",
+    "SemiSupervisedAAEClassifier",
+    "AAEClustering",
+    "AAEEmbedding",
+    "consensus_votes",
+    "consensus_membership",
+]
 
 _FLOATS = (np.float64, np.float32)
 _INFER_BATCH = 4096
@@ -197,13 +204,16 @@ class _AAEMixin:
         print(f"{type(self).__name__} epoch {metrics['epoch']}/{self.max_epochs}: {losses} ({metrics['seconds']:.1f}s)")
 
     @torch.no_grad()
-    def _infer(self, fn: Callable[[nn.Module, torch.Tensor], torch.Tensor], X: np.ndarray) -> np.ndarray:
+    def _infer(
+        self, fn: Callable[[nn.Module, torch.Tensor], torch.Tensor], X: np.ndarray, model: nn.Module | None = None
+    ) -> np.ndarray:
         """``fn(model, x)`` on batches of rows of ``X``; the concatenated results as float64 numpy.
 
-        Inference runs on a float64 copy of the model: float32 results can differ in the last
-        bit with the batch size (different kernels), and a sample's output should not.
+        ``model`` defaults to ``model_``. Inference runs on a float64 copy of the model: float32
+        results can differ in the last bit with the batch size (different kernels), and a
+        sample's output should not.
         """
-        model = copy.deepcopy(self.model_).double()
+        model = copy.deepcopy(self.model_ if model is None else model).double()
         dev = next(model.parameters()).device
         out = [
             fn(model, torch.tensor(X[i : i + _INFER_BATCH], dtype=torch.float64, device=dev)).cpu().numpy()
@@ -592,9 +602,17 @@ class AAEClustering(ClusterMixin, _CategoricalMixin, BaseEstimator):
         Adam learning rate (betas 0.5, 0.999) of the encoder as generator. Faster than the
         discriminators: the encoder also has to keep reconstructing.
     n_init : int, default=1
-        Number of trainings from different initialisations (as k-means' ``n_init``); the one
-        whose cluster assignments are the most confident (highest mean max q(y|x) on the
-        training data, i.e. whose y codes are nearest the one-hot prior) is kept.
+        Number of trainings from different initialisations (as k-means' ``n_init``), combined
+        as ``combine`` says. Single trainings vary a lot from seed to seed (on digits the
+        adjusted Rand index of one training ranges over 0.44-0.73); 5 or more with the consensus
+        is what the documented results use.
+    combine : {"consensus", "most_confident"}, default="consensus"
+        How ``n_init`` > 1 trainings become one clustering. ``"consensus"`` (a cluster
+        ensemble): k-means (``n_clusters``) on the concatenated memberships q(y|x) of all
+        trainings gives consensus clusters; each training then votes through its table of
+        P(consensus cluster | its own cluster), and a sample's membership is the mean vote.
+        ``"most_confident"``: keep the training with the highest mean max q(y|x) on the
+        training data (y codes nearest the one-hot prior).
     precision : {"float32", "bf16"}, default="float32"
         bf16 autocasts the forward passes (float32 weights).
     device : str, default="cpu"
@@ -609,9 +627,15 @@ class AAEClustering(ClusterMixin, _CategoricalMixin, BaseEstimator):
     labels_ : ndarray of shape (n_samples,)
         Cluster of every training sample.
     confidence_ : float
-        Mean max q(y|x) over the training samples of the kept training.
+        Mean max of ``predict_proba`` over the training samples.
     model_ : torch.nn.Module
-        The trained :class:`aae.semisupervised.SemiSupervisedAAE`.
+        The trained :class:`aae.semisupervised.SemiSupervisedAAE` (with ``n_init`` > 1: the most
+        confident training).
+    models_ : list of torch.nn.Module
+        Every training that takes part in ``predict_proba`` (one, unless combined by consensus).
+    votes_ : list of ndarray of shape (n_clusters, n_clusters) or None
+        For the consensus: row j of ``votes_[i]`` is P(consensus cluster | cluster j of
+        ``models_[i]``) on the training data. None for a single training.
     config_ : aae.config.Config
         The configuration it was built and trained with.
     history_ : list of dict
@@ -638,6 +662,7 @@ class AAEClustering(ClusterMixin, _CategoricalMixin, BaseEstimator):
         discriminator_learning_rate: float = 5e-5,
         generator_learning_rate: float = 3e-4,
         n_init: int = 1,
+        combine: str = "consensus",
         precision: str = "float32",
         device: str = "cpu",
         random_state: Any = None,
@@ -658,6 +683,7 @@ class AAEClustering(ClusterMixin, _CategoricalMixin, BaseEstimator):
         self.discriminator_learning_rate = discriminator_learning_rate
         self.generator_learning_rate = generator_learning_rate
         self.n_init = n_init
+        self.combine = combine
         self.precision = precision
         self.device = device
         self.random_state = random_state
@@ -671,30 +697,69 @@ class AAEClustering(ClusterMixin, _CategoricalMixin, BaseEstimator):
         X = validate_data(self, X, dtype=_FLOATS)
         _warn_scale(X, self.output)
         _check_int("n_init", self.n_init, 1)
+        if self.combine not in COMBINE:
+            raise ValueError(f"combine must be one of {list(COMBINE)}, got {self.combine!r}")
         cfg = self._categorical_config("clustering", len(X), int(self.style_dim), int(self.n_clusters))
         # the first training uses the estimator's seed (n_init=1 is the plain fit); the others
         # seeds drawn from it
         rng = np.random.RandomState(cfg.seed)
         seeds = [cfg.seed, *(int(rng.randint(np.iinfo(np.int32).max)) for _ in range(int(self.n_init) - 1))]
-        best = None
+        fits = []
         for seed in seeds:
             cfg_i = copy.deepcopy(cfg)
             cfg_i.seed = seed
-            self.model_ = self._train(cfg_i, X, np.full(len(X), -1), 0)
-            proba = self._infer(lambda m, x: m.predict_proba(x), X)
-            confidence = float(proba.max(1).mean())
-            if best is None or confidence > best[0]:
-                best = (confidence, self.model_, cfg_i, self.history_, proba.argmax(1))
-        self.confidence_, self.model_, self.config_, self.history_, self.labels_ = best
+            model = self._train(cfg_i, X, np.full(len(X), -1), 0)
+            proba = self._infer(lambda m, x: m.predict_proba(x), X, model)
+            fits.append((float(proba.max(1).mean()), model, cfg_i, self.history_, proba))
+        _, self.model_, self.config_, self.history_, proba = max(fits, key=lambda f: f[0])
+        if self.combine == "consensus" and len(fits) > 1:
+            probas = [f[4] for f in fits]
+            self.models_ = [f[1] for f in fits]
+            self.votes_ = consensus_votes(probas, int(self.n_clusters), cfg.seed)
+            proba = consensus_membership(probas, self.votes_)
+        else:
+            self.models_, self.votes_ = [self.model_], None
+        self.labels_ = proba.argmax(1)
+        self.confidence_ = float(proba.max(1).mean())
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Cluster memberships q(y|x): ``(n_samples, n_clusters)``."""
-        return self._proba(X)
+        """Cluster memberships ``(n_samples, n_clusters)``: q(y|x), or the consensus vote."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        probas = [self._infer(lambda m, x: m.predict_proba(x), X, model) for model in self.models_]
+        return probas[0] if self.votes_ is None else consensus_membership(probas, self.votes_)
 
     def predict(self, X: Any) -> np.ndarray:
-        """Cluster of each sample ``(n_samples,)`` in 0..n_clusters-1."""
+        """Cluster of each sample ``(n_samples,)`` in 0..n_clusters-1 (argmax of ``predict_proba``)."""
         return self.predict_proba(X).argmax(1)
+
+
+COMBINE = ("consensus", "most_confident")
+
+
+def consensus_votes(probas: Sequence[np.ndarray], n_clusters: int, seed: int) -> list[np.ndarray]:
+    """Cluster-ensemble tables for several clusterings of the same samples.
+
+    ``probas``: memberships ``(n_samples, k_i)`` from each clustering. k-means on their
+    concatenation gives ``n_clusters`` consensus clusters; table ``i`` ``(k_i, n_clusters)``
+    holds P(consensus cluster | cluster j of clustering i), counted with soft memberships.
+    """
+    from sklearn.cluster import KMeans
+
+    consensus = KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(np.concatenate(probas, 1))
+    onehot = np.eye(n_clusters)[consensus]
+    tables = []
+    for p in probas:
+        counts = p.T @ onehot
+        tables.append(counts / np.maximum(counts.sum(1, keepdims=True), 1e-12))
+    return tables
+
+
+def consensus_membership(probas: Sequence[np.ndarray], votes: Sequence[np.ndarray]) -> np.ndarray:
+    """Mean over clusterings of each sample's membership mapped through its clustering's table."""
+    q = sum(p @ t for p, t in zip(probas, votes)) / len(probas)
+    return q / np.maximum(q.sum(1, keepdims=True), 1e-12)
 
 
 # ----------------------------------------------------------------------------- embedding (paper §7)
