@@ -90,3 +90,16 @@ def test_torchrun_cli_writes_one_run(tiny_npz, tmp_path):
     r = subprocess.run(cmd_resume, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 3
+
+
+def test_cli_exits_without_finalization_only_under_torchrun(monkeypatch, capsys):
+    """Under torchrun the CLI ends through exit_now (gloo threads can abort a normal exit); otherwise it returns."""
+    from aae import cli
+
+    exits = []
+    monkeypatch.setattr(cli, "exit_now", lambda code: exits.append(code))
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert cli.main(["presets"]) == 0 and exits == []
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    cli.main(["presets"])
+    assert exits == [0]

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from aae.distributed import exit_now, launched_by_torchrun
 from aae.errors import AAEError
 
 EPILOG = "Data are looked up in --data-dir, then $AAE_DATA, then ~/.cache/aae (downloaded there if missing)."
@@ -356,6 +357,13 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    code = _run(args)
+    if launched_by_torchrun():
+        exit_now(code)  # see exit_now: gloo's threads can abort a normal interpreter exit
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return COMMANDS[args.command](args)
     except AAEError as e:

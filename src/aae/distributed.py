@@ -11,8 +11,11 @@ Backends: gloo on CPU, NCCL on GPU (one GPU per process, chosen by ``LOCAL_RANK`
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from dataclasses import dataclass
+from typing import NoReturn
 
 import torch
 import torch.distributed as dist
@@ -57,6 +60,30 @@ def init_from_env(device: torch.device) -> tuple[World, torch.device]:
 def shutdown() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def launched_by_torchrun() -> bool:
+    """True in a process that torchrun started as one of several."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def exit_now(code: int) -> NoReturn:
+    """End a torchrun process with ``code`` after flushing its output, skipping interpreter finalization.
+
+    A gloo worker thread can still be dropping its reference to the last collective's tensors
+    when Python finalizes; the drop needs the GIL, which a finalizing interpreter no longer
+    hands out, and the process dies with SIGABRT ("terminate called without an active
+    exception"; a resumed 2-process run here, 3 times in 30; pytorch/pytorch#179291). By then
+    the run is written (checkpoints are closed, fsynced and renamed) and the process group is
+    destroyed, so there is nothing left for finalization to do.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    logging.shutdown()
+    os._exit(code)
 
 
 def all_reduce_mean_(tensors: list[torch.Tensor], world: World) -> None:
