@@ -77,11 +77,17 @@ def mnist_gaussian_8d() -> Config:
 
 
 def mnist_supervised_style() -> Config:
-    """Style / content (Fig. 6-7a): the decoder gets the label, a 15-D z learns the style."""
+    """Style / content (Fig. 6-7a): the decoder gets the label, a 5-D z learns the style.
+
+    Departure: the paper's z is 15-D. After the 50 epochs (bf16) the decoder then still reads the
+    digit from z for many styles: 52 % of images decoded with a label show that digit (judged by
+    a logistic regression, ``benchmarks/supervised_style.py``); with a 5-D z 71 %, at twice the
+    reconstruction error (test MSE 0.021 vs 0.011). ``--set network.code_dim=15`` is the paper's.
+    """
     cfg = mnist_gaussian_2d()
     cfg.name = "mnist-supervised-style"
     cfg.model = "supervised"
-    cfg.network = NetworkConfig(code_dim=15)
+    cfg.network = NetworkConfig(code_dim=5)
     cfg.epochs = 50
     return cfg
 
