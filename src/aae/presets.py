@@ -324,7 +324,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "mnist-supervised-style",
             "Fig. 6, 7a",
-            "label to the decoder, 15-D Gaussian style code; rows of styles x columns of digits",
+            "label to the decoder, 5-D Gaussian style code (paper 15-D); rows of styles x columns of digits",
             mnist_supervised_style,
         ),
         Preset(
