@@ -46,8 +46,7 @@ def init_from_env(device: torch.device) -> tuple[World, torch.device]:
     Returns the world and the device this process trains on (``cuda:LOCAL_RANK`` on GPU).
     Outside torchrun it returns a world of one and ``device`` unchanged.
     """
-    size = int(os.environ.get("WORLD_SIZE", "1"))
-    if size <= 1:
+    if not launched_by_torchrun():
         return World(), device
     if device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))

@@ -42,6 +42,7 @@ from sklearn.base import (
     ClusterMixin,
     TransformerMixin,
 )
+from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -435,10 +436,14 @@ class _CategoricalMixin(_AAEMixin):
         cfg.labeled_batch_size = cfg.batch_size
         return cfg
 
+    def _memberships(self, X: np.ndarray, model: nn.Module | None = None) -> np.ndarray:
+        """q(y|x) of ``model`` (default ``model_``) for validated rows ``X``: ``(n_samples, n_classes)``."""
+        return self._infer(lambda m, x: m.predict_proba(x), X, model)
+
     def _proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_FLOATS, reset=False)
-        return self._infer(lambda m, x: m.predict_proba(x), X)
+        return self._memberships(X)
 
 
 class SemiSupervisedAAEClassifier(ClassifierMixin, _CategoricalMixin, BaseEstimator):
@@ -709,7 +714,7 @@ class AAEClustering(ClusterMixin, _CategoricalMixin, BaseEstimator):
             cfg_i = copy.deepcopy(cfg)
             cfg_i.seed = seed
             model = self._train(cfg_i, X, np.full(len(X), -1), 0)
-            proba = self._infer(lambda m, x: m.predict_proba(x), X, model)
+            proba = self._memberships(X, model)
             fits.append((float(proba.max(1).mean()), model, cfg_i, self.history_, proba))
         _, self.model_, self.config_, self.history_, proba = max(fits, key=lambda f: f[0])
         if self.combine == "consensus" and len(fits) > 1:
@@ -727,7 +732,7 @@ class AAEClustering(ClusterMixin, _CategoricalMixin, BaseEstimator):
         """Cluster memberships ``(n_samples, n_clusters)``: q(y|x), or the consensus vote."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_FLOATS, reset=False)
-        probas = [self._infer(lambda m, x: m.predict_proba(x), X, model) for model in self.models_]
+        probas = [self._memberships(X, model) for model in self.models_]
         return probas[0] if self.votes_ is None else consensus_membership(probas, self.votes_)
 
     def predict(self, X: Any) -> np.ndarray:
@@ -745,8 +750,6 @@ def consensus_votes(probas: Sequence[np.ndarray], n_clusters: int, seed: int) ->
     concatenation gives ``n_clusters`` consensus clusters; table ``i`` ``(k_i, n_clusters)``
     holds P(consensus cluster | cluster j of clustering i), counted with soft memberships.
     """
-    from sklearn.cluster import KMeans
-
     consensus = KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(np.concatenate(probas, 1))
     onehot = np.eye(n_clusters)[consensus]
     tables = []
