@@ -15,7 +15,7 @@ from safetensors.torch import load_file as load_torch
 from safetensors.torch import save_file
 
 from aae.config import apply_overrides
-from aae.distributed import World
+from aae.distributed import World, exit_now
 from aae.models import build_model
 from aae.presets import get_preset
 from aae.training import Trainer
@@ -58,6 +58,7 @@ def worker(rank: int, size: int, port: int, out: str) -> None:
             json.dump(trainer.history, f)
     finally:
         dist.destroy_process_group()
+    exit_now(0)  # as the CLI does under torchrun: a normal interpreter exit can abort in gloo's threads
 
 
 def test_two_processes_match_one_on_the_same_global_batch(tmp_path):
