@@ -20,7 +20,9 @@ import torch
 from sklearn.linear_model import LogisticRegression
 
 from aae.data import as_float, load_splits
+from aae.errors import AAEError
 from aae.experiments import load_run
+from aae.semisupervised import SupervisedAAE
 
 
 def main() -> None:
@@ -30,26 +32,34 @@ def main() -> None:
     ap.add_argument("--styles", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    try:
+        print(json.dumps(label_use(args.run, args.data_dir, args.styles, args.seed), indent=1))
+    except AAEError as e:
+        raise SystemExit(f"error: {e}") from None
 
-    splits = load_splits("mnist", args.data_dir)
+
+def label_use(path: str, data_dir: str | None, styles: int, seed: int) -> dict:
+    """The judge's accuracy and the two fractions described above, for the run at ``path``."""
+    if styles < 1:
+        raise AAEError(f"--styles must be at least 1, got {styles}")
+    run = load_run(path)
+    model = run.model.eval()
+    if not isinstance(model, SupervisedAAE):
+        raise AAEError(f"{path} is a {run.cfg.model!r} run; this measures supervised runs (mnist-supervised-style)")
+    splits = load_splits("mnist", data_dir)
     x = as_float(splits.x_train[:20000]).numpy()
     judge = LogisticRegression(max_iter=200).fit(x, splits.y_train[:20000].numpy())
     judge_acc = judge.score(as_float(splits.x_test).numpy(), splits.y_test.numpy())
-
-    run = load_run(args.run)
-    model = run.model.eval()
-    g = torch.Generator().manual_seed(args.seed)
+    g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        z = model.prior.sample(args.styles, g)
+        z = model.prior.sample(styles, g)
         z = z.repeat_interleave(10, 0)  # each style with labels 0..9
-        labels = torch.arange(10).repeat(args.styles)
+        labels = torch.arange(10).repeat(styles)
         images = model.decode(z, labels).float().numpy()
-    read = judge.predict(images).reshape(args.styles, 10)
-    label_use = float((read == np.arange(10)).mean())
+    read = judge.predict(images).reshape(styles, 10)
+    used = float((read == np.arange(10)).mean())
     distinct = float(np.mean([len(set(r)) == 10 for r in read]))
-    out = {"run": args.run, "judge_test_accuracy": judge_acc, "label_use": label_use}
-    out["styles_with_ten_digits"] = distinct
-    print(json.dumps(out, indent=1))
+    return {"run": path, "judge_test_accuracy": judge_acc, "label_use": used, "styles_with_ten_digits": distinct}
 
 
 if __name__ == "__main__":

@@ -266,6 +266,8 @@ def main() -> None:
     ap.add_argument("--results", type=Path, default=Path("results"))
     ap.add_argument("--no-profile", action="store_true", help="skip the torch.profiler breakdown")
     args = ap.parse_args()
+    if args.quality_seeds < 1:
+        ap.error(f"--quality-seeds must be at least 1, got {args.quality_seeds}")
 
     splits = load_splits("mnist", args.data_dir)
     res: dict = {
