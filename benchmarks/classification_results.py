@@ -2,11 +2,11 @@
 dimensionality reduction (Fig. 11), and write a results table.
 
     python benchmarks/classification_results.py --data-dir ../shared/data [--epochs N] [--seeds 0 1 2]
-        [--only mnist-semisupervised-100 ...] [--set key=value ...] [--tag NAME]
+        [--only mnist-semisupervised-100 ...] [--set key=value ...] [--tag NAME] [--results results/classification]
 
 Trains each preset for its full length (or ``--epochs``) once per seed, skipping runs whose
 summary.json already exists (so an interrupted reproduction picks up where it stopped), and
-writes ``results/classification[-TAG].md`` and ``.json``: paper figure, our test error as
+writes ``results/classification/classification[-TAG].md`` and ``.json``: paper figure, our test error as
 mean ± std over seeds, epochs, wall time per run and the machine.
 """
 
@@ -56,9 +56,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--only", nargs="*", help="presets to run (default: all of the tables)")
     ap.add_argument("--set", action="append", default=[], help="config override passed to every run")
-    ap.add_argument("--tag", default="", help="name of this reproduction (results/classification-TAG.md)")
+    ap.add_argument("--tag", default="", help="name of this reproduction (<results>/classification-TAG.md)")
     ap.add_argument("--runs", type=Path, default=Path("runs/classification"))
-    ap.add_argument("--results", type=Path, default=Path("results"))
+    ap.add_argument("--results", type=Path, default=Path("results/classification"))
     args = ap.parse_args()
     rows = []
     for preset, (paper, where) in PAPER.items():
@@ -81,7 +81,7 @@ def main() -> None:
             }
         )
     suffix = f"-{args.tag}" if args.tag else ""
-    args.results.mkdir(exist_ok=True)
+    args.results.mkdir(parents=True, exist_ok=True)
     info = {"machine": machine(), "command": " ".join(sys.argv), "rows": rows}
     (args.results / f"classification{suffix}.json").write_text(json.dumps(info, indent=2) + "\n")
     lines = [

@@ -1,7 +1,7 @@
 """AAE vs WAE-MMD vs VAE on MNIST: same networks, prior, data and budget; only the latent regularizer differs.
 
     python benchmarks/compare_regularizers.py --data-dir ../shared/data [--epochs 20] [--code-dim 2]
-        [--parzen-samples 10000] [--runs runs/compare] [--results results] [--set KEY=VALUE ...]
+        [--parzen-samples 10000] [--runs runs/compare] [--results results/compare_regularizers] [--set KEY=VALUE ...]
 
 Trains the presets ``mnist-gaussian-2d`` (adversarial), ``mnist-wae-mmd-2d`` (MMD penalty)
 and ``mnist-vae-2d`` (KL penalty, Bernoulli likelihood) with ``aae train`` (a run whose
@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from core_results import machine  # noqa: E402
 
 from aae.data import load_idx_dataset  # noqa: E402
-from aae.experiments import encode_split, load_run, run_splits  # noqa: E402
+from aae.runs import encode_split, load_run, run_splits  # noqa: E402
 
 RUNS = [
     # (run name, preset, what regularizes the codes)
@@ -91,7 +91,7 @@ def main() -> None:
     ap.add_argument("--code-dim", type=int, default=2, help="code size of all three models (2: the presets)")
     ap.add_argument("--parzen-samples", type=int, default=10000)
     ap.add_argument("--runs", type=Path, default=Path("runs/compare"))
-    ap.add_argument("--results", type=Path, default=Path("results"))
+    ap.add_argument("--results", type=Path, default=Path("results/compare_regularizers"))
     ap.add_argument("--subset", type=int, default=0, help="train on the first N training images (smoke test)")
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="--set for all three runs")
     ap.add_argument("--force", action="store_true", help="retrain runs that already have results")

@@ -1,10 +1,11 @@
 """Reproduce the core experiments (paper Fig. 2 and Fig. 4) and write a results table.
 
     python benchmarks/core_results.py --data-dir ../shared/data [--epochs 20] [--runs runs/core]
+        [--results results/core]
 
 Trains each preset (skipping runs whose summary.json already exists), including the
-plain-autoencoder baseline for the prior match (``regularize=false``), and writes
-``results/core.md`` and ``results/core.json`` with test reconstruction MSE, MMD between
+plain-autoencoder baseline for the prior match (``model=autoencoder``), and writes
+``results/core/core.md`` and ``results/core/core.json`` with test reconstruction MSE, MMD between
 10,000 test codes and 10,000 prior samples, the fraction of test codes in their label's
 component, wall time and the machine.
 """
@@ -23,7 +24,7 @@ import torch
 RUNS = [
     # (run name, preset, extra --set overrides, what it shows)
     ("gaussian-2d", "mnist-gaussian-2d", [], "Fig. 2a"),
-    ("gaussian-2d-noreg", "mnist-gaussian-2d", ["regularize=false"], "baseline: no regularization"),
+    ("gaussian-2d-noreg", "mnist-gaussian-2d", ["model=autoencoder"], "baseline: no regularization"),
     ("mixture-2d", "mnist-mixture-2d", [], "Fig. 2b"),
     ("mixture-2d-labels", "mnist-mixture-2d-labels", [], "Fig. 4a"),
     ("swissroll-2d-labels", "mnist-swissroll-2d-labels", [], "Fig. 4c"),
@@ -47,7 +48,7 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--runs", type=Path, default=Path("runs/core"))
-    ap.add_argument("--results", type=Path, default=Path("results"))
+    ap.add_argument("--results", type=Path, default=Path("results/core"))
     ap.add_argument("--only", nargs="*", help="run names to (re)run")
     args = ap.parse_args()
     rows = []
@@ -76,7 +77,7 @@ def main() -> None:
             subprocess.run(cmd, check=True)
         summary = json.loads((out / "summary.json").read_text())
         rows.append({"run": name, "preset": preset, "overrides": sets, "shows": shows, **summary})
-    args.results.mkdir(exist_ok=True)
+    args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "core.json").write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2) + "\n")
     lines = [
         f"Machine: {machine()}. Command: `python benchmarks/core_results.py --epochs {args.epochs}`.",

@@ -1,6 +1,7 @@
 """MLP vs convolutional networks on Fashion-MNIST, same presets, same budget.
 
     OMP_NUM_THREADS=1 python benchmarks/fashion_conv.py --data-dir ../shared/data --epochs 5 [--threads 1]
+        [--results results/fashion_conv]
 
 Trains, with ``--set data.dataset=fashion-mnist``:
 
@@ -13,7 +14,7 @@ each with the preset's MLPs (``mlp``), ``network.arch=conv`` (``conv``) and conv
 ``network.batchnorm=true`` (``conv-bn``); everything else (optimizers, prior, budget) as the preset.
 
 Every run gets the same ``--epochs``; runs whose ``summary.json`` exists are not trained again,
-so an interrupted comparison picks up where it stopped. Writes ``results/fashion_conv.md`` and
+so an interrupted comparison picks up where it stopped. Writes ``results/fashion_conv/fashion_conv.md`` and
 ``.json`` with the exact commands, train times, parameter counts and the machine.
 """
 
@@ -74,7 +75,7 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], help="config override passed to every run")
     ap.add_argument("--archs", nargs="+", default=list(ARCHS), choices=list(ARCHS), help="network variants to run")
     ap.add_argument("--runs", type=Path, default=Path("runs/fashion_conv"))
-    ap.add_argument("--results", type=Path, default=Path("results"))
+    ap.add_argument("--results", type=Path, default=Path("results/fashion_conv"))
     args = ap.parse_args()
     rows = []
     for task, preset, metric, meaning in TASKS:
@@ -103,7 +104,7 @@ def main() -> None:
                     "command": "python " + " ".join(cmd[1:]),
                 }
             )
-    args.results.mkdir(exist_ok=True)
+    args.results.mkdir(parents=True, exist_ok=True)
     info = {"machine": machine(), "invocation": " ".join(sys.argv), "rows": rows}
     (args.results / "fashion_conv.json").write_text(json.dumps(info, indent=2) + "\n")
     lines = [

@@ -7,7 +7,7 @@ regression trained on 20,000 MNIST training images (its accuracy on the test spl
 which digit each image shows. ``label use``: the fraction judged to be the label they were decoded
 with (0.10 if the decoder ignores the label, up to the judge's accuracy if it writes every digit
 in every style). ``style constancy``: the fraction of styles whose ten images the judge reads as
-ten different digits.
+ten different digits. Prints one JSON object; the measured runs are in ``results/supervised/label_use.log``.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from sklearn.linear_model import LogisticRegression
 
 from aae.data import as_float, load_splits
 from aae.errors import AAEError
-from aae.experiments import load_run
-from aae.semisupervised import SupervisedAAE
+from aae.runs import load_run
 
 
 def main() -> None:
@@ -44,7 +43,7 @@ def label_use(path: str, data_dir: str | None, styles: int, seed: int) -> dict:
         raise AAEError(f"--styles must be at least 1, got {styles}")
     run = load_run(path)
     model = run.model.eval()
-    if not isinstance(model, SupervisedAAE):
+    if run.cfg.model != "supervised":
         raise AAEError(f"{path} is a {run.cfg.model!r} run; this measures supervised runs (mnist-supervised-style)")
     splits = load_splits("mnist", data_dir)
     x = as_float(splits.x_train[:20000]).numpy()

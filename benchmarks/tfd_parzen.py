@@ -1,7 +1,7 @@
 """Paper Table 1, TFD column: Parzen log-likelihood of ``tfd-gaussian-15d`` over the 5 folds.
 
     python benchmarks/tfd_parzen.py --data-dir D [--epochs N] [--folds 0 1 2 3 4] [--n-samples 10000]
-        [--runs runs/tfd_parzen] [--results results] [--set KEY=VALUE ...] [--force]
+        [--runs runs/tfd_parzen] [--results results/tfd_parzen] [--set KEY=VALUE ...] [--force]
 
 For each fold k (``--set data.fold=k``; ``D/tfd/TFD_48x48.mat`` must exist): ``aae train
 tfd-gaussian-15d``, then ``aae eval --parzen``: ``--n-samples`` decoded prior samples, mapped back
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--set", action="append", default=[], help="config override passed to every run")
     ap.add_argument("--force", action="store_true", help="train and evaluate folds that already have a result")
     ap.add_argument("--runs", type=Path, default=Path("runs/tfd_parzen"))
-    ap.add_argument("--results", type=Path, default=Path("results"))
+    ap.add_argument("--results", type=Path, default=Path("results/tfd_parzen"))
     args = ap.parse_args(argv)
     folds = [fold_result(k, args) for k in args.folds]
     mean, sem = across_folds([f["parzen_ll"] for f in folds])

@@ -1,6 +1,7 @@
 """Training throughput of the paper-sized MNIST AAE: ours vs pythae 0.1.2, against the matmul ceiling.
 
     python benchmarks/throughput.py --data-dir ../shared/data [--steps 200] [--skip-pythae] [--quality-epochs 3]
+        [--results results/throughput]
 
 In one run it measures
   - the float32 and bf16 matrix-product ceilings of this machine (torch.utils.benchmark),
@@ -9,7 +10,7 @@ In one run it measures
   - pythae 0.1.2's Adversarial_AE with identical networks, batch size and data (``pip install pythae==0.1.2``),
   - optionally (``--quality-epochs N``) test reconstruction MSE and prior MMD after N epochs in float32 and bf16,
   - a torch.profiler breakdown of a training step in float32 and bf16 (``--no-profile`` skips it),
-and writes ``results/throughput.json`` and ``results/throughput.md``.
+and writes ``results/throughput/throughput.json`` and ``results/throughput/throughput.md``.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from aae.config import apply_overrides
 from aae.data import load_splits
-from aae.experiments import Run, evaluate
 from aae.models import build_model
 from aae.presets import get_preset
+from aae.runs import Run, evaluate
 from aae.training import Trainer
 
 
@@ -263,7 +264,7 @@ def main() -> None:
     ap.add_argument("--skip-pythae", action="store_true")
     ap.add_argument("--quality-epochs", type=int, default=0, help="also compare test quality after N epochs")
     ap.add_argument("--quality-seeds", type=int, default=3, help="seeds per precision for the quality comparison")
-    ap.add_argument("--results", type=Path, default=Path("results"))
+    ap.add_argument("--results", type=Path, default=Path("results/throughput"))
     ap.add_argument("--no-profile", action="store_true", help="skip the torch.profiler breakdown")
     args = ap.parse_args()
     if args.quality_seeds < 1:
@@ -302,7 +303,7 @@ def main() -> None:
         print("quality", json.dumps(res["quality"], indent=1), flush=True)
     if not args.no_profile:
         res["profile"] = {p: profile(p, splits) for p in ("float32", "bf16")}
-    args.results.mkdir(exist_ok=True)
+    args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "throughput.json").write_text(json.dumps(res, indent=2) + "\n")
     (args.results / "throughput.md").write_text(markdown(res))
     print(markdown(res))

@@ -1,24 +1,63 @@
-"""MkDocs hook: serve the repository's ``results/figures`` as ``results/figures/`` of the site.
+"""MkDocs hooks for this site.
 
-The pages link to the figures the benchmarks write (``results/figures/*.png``) without a copy
-of them in ``docs/``.
+- ``on_files``: every figure under the repository's ``results/`` (``results/<benchmark>/*.png``)
+  joins the site at the same path, so the pages link to the figures the benchmarks write
+  (``../results/core/gaussian-2d-latent.png``) without a copy of them in ``docs/``.
+- ``on_page_content``: the docstrings cross-reference names with Sphinx roles
+  (``:class:`~aae.networks.Standardize```, ``:func:`aae.data.as_float```), which mkdocstrings
+  prints as they are. Each role becomes plain code: ``Standardize``, ``aae.data.as_float``
+  (a leading ``~`` keeps the last dotted part only, as in Sphinx). The hook runs on the
+  rendered HTML, after mkdocstrings and before the search index is built, so neither the
+  pages nor the search show the roles.
 """
 
+from __future__ import annotations
+
+import html
+import re
 from pathlib import Path
 
 from mkdocs.structure.files import File
 
 ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
+
+ROLES = r"(?::py)?:(?:class|func|meth|attr|mod|data|exc|obj|const|type|ref)"
+# as rendered by Markdown (the backticks became <code>) and as left in code or plain text
+ROLE_HTML = re.compile(ROLES + r":<code>([^<]*)</code>")
+ROLE_RAW = re.compile(ROLES + r":`([^`]*)`")
 
 
 def on_files(files, config):
-    for png in sorted((ROOT / "results" / "figures").glob("*.png")):
+    for png in sorted(RESULTS.rglob("*.png")):
         files.append(
             File(
-                f"results/figures/{png.name}",
+                png.relative_to(ROOT).as_posix(),
                 src_dir=str(ROOT),
                 dest_dir=config["site_dir"],
                 use_directory_urls=config["use_directory_urls"],
             )
         )
     return files
+
+
+def role_text(target: str) -> str:
+    """What Sphinx would show for a role's target: ``~a.b.C`` -> ``C``, ``title <a.b.C>`` -> ``title``."""
+    target = html.unescape(target).strip()
+    titled = re.fullmatch(r"(.+?)\s*<([^<>]+)>", target)
+    if titled:
+        return titled.group(1)
+    target = target.lstrip("!")
+    if target.startswith("~"):
+        target = target[1:].rsplit(".", 1)[-1]
+    return target
+
+
+def plain_roles(text: str) -> str:
+    """``text`` with every Sphinx cross-reference role replaced by ``<code>`` of its name."""
+    text = ROLE_HTML.sub(lambda m: f"<code>{html.escape(role_text(m.group(1)), quote=False)}</code>", text)
+    return ROLE_RAW.sub(lambda m: f"<code>{html.escape(role_text(m.group(1)), quote=False)}</code>", text)
+
+
+def on_page_content(html_text, page, config, files):
+    return plain_roles(html_text)

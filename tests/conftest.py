@@ -50,7 +50,7 @@ TINY = [
     "network.disc_hidden=[32]",
     "batch_size=20",
     "data.validation=30",
-    "recon.lr=0.01",
+    "optim.recon.lr=0.01",
     'device="cpu"',
 ]
 

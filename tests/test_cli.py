@@ -58,7 +58,7 @@ def test_label_conditioned_run_reports_label_match(tiny_npz, tmp_path):
             "--set",
             'prior={"name": "mixture"}',
             "--set",
-            "use_labels=true",
+            "aae.use_labels=true",
             "--set",
             "data.n_labeled=100",
         )

@@ -11,28 +11,29 @@ def test_overrides_are_typed():
     cfg = apply_overrides(
         Config(),
         [
-            "regularize=false",
+            "model=autoencoder",
             "network.code_dim=8",
             "prior.std=5",
-            "recon.lr=1e-3",
+            "optim.recon.lr=1e-3",
             "network.hidden=[64,32]",
-            'recon.name="adam"',
+            'optim.recon.name="adam"',
             "recon_loss=bce",
         ],
     )
-    assert cfg.regularize is False and cfg.network.code_dim == 8 and cfg.prior["std"] == 5
-    assert cfg.recon.lr == 0.001 and cfg.network.hidden == [64, 32] and cfg.recon.name == "adam"
+    assert cfg.model == "autoencoder" and cfg.network.code_dim == 8 and cfg.prior["std"] == 5
+    recon = cfg.optim["recon"]
+    assert recon.lr == 0.001 and cfg.network.hidden == [64, 32] and recon.name == "adam"
     assert cfg.recon_loss == "bce"  # bare words are strings
-    assert isinstance(apply_overrides(Config(), ["recon.lr=1"]).recon.lr, float)
+    assert isinstance(apply_overrides(Config(), ["optim.recon.lr=1"]).optim["recon"].lr, float)
 
 
 @pytest.mark.parametrize(
     "item, msg",
     [
-        ("regularise=false", "unknown config key 'regularise'"),
+        ("modle=aae", "unknown config key 'modle'"),
         ("network.width=3", "unknown config key 'network.width'"),
         ("network.code_dim=two", "must be an integer"),
-        ("regularize=1", "must be true or false"),
+        ("network.batchnorm=1", "must be true or false"),
         ("network.hidden=5", "must be a list"),
         ("epochs", "expects key=value"),
         ("nope.deeper=1", "unknown config key 'nope'"),

@@ -5,13 +5,14 @@ import http.server
 import json
 import re
 import threading
+import urllib.error
 
 import numpy as np
 import pytest
 
-from aae import data
 from aae.cli import main
-from aae.data import download, find_file
+from aae.data import catalog
+from aae.data.fetch import download, find_file
 from aae.errors import AAEError
 from conftest import write_svhn_set, write_tfd_file
 
@@ -166,9 +167,9 @@ def svhn_mirror(tmp_path, serve, monkeypatch):
     files = {f"/svhn/{p.name}": p.read_bytes() for p in src.iterdir()}
     url, srv = serve(files)
     monkeypatch.setenv("AAE_MIRROR", url)
-    monkeypatch.setitem(data.CHECKSUMS, "svhn", checks["svhn"])
-    monkeypatch.setitem(data.SIZES, "svhn", {p.name: p.stat().st_size for p in src.iterdir()})
-    monkeypatch.setitem(data.MIRRORS, "svhn", [])
+    monkeypatch.setitem(catalog.CHECKSUMS, "svhn", checks["svhn"])
+    monkeypatch.setitem(catalog.SIZES, "svhn", {p.name: p.stat().st_size for p in src.iterdir()})
+    monkeypatch.setitem(catalog.MIRRORS, "svhn", [])
     return srv
 
 
@@ -223,9 +224,47 @@ def test_data_command_errors(tmp_path, svhn_mirror, capsys):
     svhn_mirror.files.clear()  # the mirror now answers 404
     assert main(["data", "download", "svhn", "--data-dir", str(tmp_path / "d")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: svhn file train_32x32.mat not found") and "404" in err and "\n" == err[-1]
+    assert err.startswith(f"error: svhn file train_32x32.mat not found under {tmp_path / 'd'}, and downloading it")
+    assert "(HTTP 404 " in err and err.endswith(
+        "get it with `aae data download svhn` (or copy it into <folder>/svhn/)\n"
+    )
     assert err.count("\n") == 1
-    assert list((tmp_path / "d" / "svhn").iterdir()) == []  # no empty .part left behind
+    assert not (tmp_path / "d").exists()  # neither an empty .part nor the folders made for it are left behind
+
+
+def test_interrupted_download_in_find_file_says_it_resumes(tmp_path, serve):
+    url, srv = serve({"/svhn/test_32x32.mat": BLOB}, cut_after=70_000)
+    checks, sizes = {"svhn": {"test_32x32.mat": BLOB_MD5}}, {"svhn": {"test_32x32.mat": len(BLOB)}}
+    kw = {"mirrors": {"svhn": [url + "/svhn/"]}, "checksums": checks, "sizes": sizes}
+    with pytest.raises(AAEError) as e:
+        find_file("svhn", "test_32x32.mat", None, **kw)
+    msg = str(e.value)
+    assert "downloading it failed (ConnectionError: the connection closed after 70,000 of 300,000 bytes)" in msg
+    assert "; the partial file resumes next time; " in msg and "\n" not in msg
+    part = tmp_path / "cache" / "aae" / "svhn" / "test_32x32.mat.part"
+    assert part.stat().st_size == 70_000  # kept, with its folder
+    assert find_file("svhn", "test_32x32.mat", None, **kw).read_bytes() == BLOB
+    assert srv.requests[-1] == ("/svhn/test_32x32.mat", "bytes=70000-")
+
+
+def test_training_without_data_or_network_is_one_line(tmp_path, monkeypatch, capsys):
+    """The user's report, from the command line: ``aae train`` with no MNIST anywhere and no network."""
+    from aae.data import fetch
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError(OSError(101, "Network is unreachable"))
+
+    monkeypatch.setattr(fetch, "_fetch", offline)
+    monkeypatch.setenv("AAE_DATA", str(tmp_path / "env"))
+    out = tmp_path / "run"
+    args = ["train", "mnist-gaussian-2d", "--out", str(out), "--epochs", "1", "--quiet", "--data-dir", str(tmp_path)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: mnist file train-images-idx3-ubyte.gz not found under ")
+    cache = tmp_path / "cache" / "aae"
+    assert f"{tmp_path} (--data-dir), {tmp_path / 'env'} ($AAE_DATA), {cache} (cache)" in err
+    assert "Network is unreachable" in err and "`aae data download mnist`" in err
+    assert not cache.exists() and not out.exists()  # (matplotlib keeps its own cache/matplotlib)
 
 
 def test_training_reads_downloaded_svhn(tmp_path, svhn_mirror):

@@ -118,7 +118,7 @@ keys = st.sampled_from(
         "model",
         "epochs",
         "seed",
-        "regularize",
+        "optim",
         "network",
         "prior",
         "recon",
@@ -149,11 +149,11 @@ override_text = st.text(alphabet=string.printable, max_size=40)
 override_keys = st.sampled_from(
     [
         "epochs",
-        "regularize",
+        "optim",
         "network.code_dim",
         "network.hidden",
         "prior.std",
-        "recon.lr",
+        "optim.recon.lr",
         "prior",
         "network",
         "data.dataset",

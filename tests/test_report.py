@@ -6,7 +6,7 @@ import pytest
 
 from aae.cli import main
 from aae.errors import AAEError
-from aae.report import build_report, write_report
+from aae.runs.report import build_report, write_report
 from conftest import TINY, train_args
 
 IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')

@@ -10,10 +10,12 @@ from safetensors.numpy import load_file
 
 from aae.cli import main
 from aae.config import Config, NetworkConfig
-from aae.data import Standardizer, load_splits
+from aae.data.datasets import load_splits
+from aae.data.splits import as_float
+from aae.data.standardizer import Standardizer, standardize, unstandardize
 from aae.errors import AAEError
 from aae.models import build_model, reconstruction_loss
-from aae.networks import CategoricalEncoder, Decoder, Encoder, set_standardization
+from aae.networks import CategoricalEncoder, Decoder, Encoder, Standardize, set_standardization
 from conftest import TINY, train_args
 
 STD = ["data.standardize=true", 'network.output="linear"']
@@ -21,6 +23,33 @@ STD = ["data.standardize=true", 'network.output="linear"']
 
 def stats(d=6):
     return torch.linspace(0.2, 0.7, d), torch.linspace(0.1, 0.3, d)
+
+
+def test_standardizer_round_trip():
+    x = torch.randint(0, 256, (50, 6), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    x[:, 2] = 7  # a constant pixel must not divide by zero
+    st = Standardizer.fit(x, chunk=16)
+    z = st(x)
+    torch.testing.assert_close(z.mean(0), torch.zeros(6), atol=1e-5, rtol=0)
+    torch.testing.assert_close(z[:, [0, 1, 3]].std(0, unbiased=False), torch.ones(3), atol=1e-4, rtol=0)
+    assert torch.isfinite(z).all() and st.std[2] == 1e-3
+    torch.testing.assert_close(st.inverse(z), as_float(x))
+    assert st.inverse(torch.full((1, 6), 1e3)).max() == 1  # clipped to [0, 1] for display
+    # chunked float64 sums give the one-pass statistics
+    torch.testing.assert_close(st.mean, as_float(x).mean(0))
+
+
+def test_data_and_model_standardization_agree():
+    """aae.data.Standardizer (data side) and aae.networks.Standardize (buffers in the model) are one arithmetic."""
+    mean, std = stats()
+    x, h = torch.rand(5, 6), torch.randn(5, 6) * 5
+    st, module = Standardizer(mean, std), Standardize(6)
+    set_standardization(module, mean, std)
+    torch.testing.assert_close(st(x), standardize(x, mean, std), rtol=0, atol=0)
+    torch.testing.assert_close(module(x), st(x), rtol=0, atol=0)
+    torch.testing.assert_close(st.inverse(h), unstandardize(h, mean, std), rtol=0, atol=0)
+    torch.testing.assert_close(module.inverse(h), st.inverse(h), rtol=0, atol=0)
+    assert st.inverse(h).min() >= 0 and st.inverse(h).max() <= 1
 
 
 def test_encoders_standardize_their_input_and_the_decoder_maps_back():

@@ -10,11 +10,11 @@ import pytest
 import torch
 from safetensors.numpy import load_file
 
-from aae import data
 from aae.cli import main
-from aae.data import as_float
-from aae.experiments import load_run, run_splits
+from aae.data import catalog
+from aae.data.splits import as_float
 from aae.metrics import parzen_log_prob
+from aae.runs import load_run, run_splits
 from conftest import write_svhn_set, write_tfd_file
 
 SMALL = ["network.hidden=[32]", "network.disc_hidden=[16]", 'device="cpu"']
@@ -26,8 +26,8 @@ def svhn_dir(tmp_path, monkeypatch) -> Path:
     """``<tmp>/svhn`` with 300 train, 60 test and 100 extra images; aae's checksum tables point at them."""
     folder = tmp_path / "svhn"
     checks = write_svhn_set(folder, n_train=300, n_test=60, n_extra=100)
-    monkeypatch.setitem(data.CHECKSUMS, "svhn", checks["svhn"])
-    monkeypatch.setitem(data.SIZES, "svhn", {p.name: p.stat().st_size for p in folder.iterdir()})
+    monkeypatch.setitem(catalog.CHECKSUMS, "svhn", checks["svhn"])
+    monkeypatch.setitem(catalog.SIZES, "svhn", {p.name: p.stat().st_size for p in folder.iterdir()})
     return tmp_path
 
 

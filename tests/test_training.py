@@ -14,7 +14,7 @@ def make_trainer(seed=0, epochs=3, sets=()):
         network=NetworkConfig(code_dim=2, hidden=[32], disc_hidden=[16]), batch_size=25, epochs=epochs, seed=seed
     )
     cfg = apply_overrides(cfg, list(sets))
-    cfg.recon.lr = 0.01
+    cfg.optim["recon"].lr = 0.01
     g = torch.Generator().manual_seed(123)
     # data on a 2-D manifold so a 2-D code can reconstruct it
     t = torch.rand(200, 2, generator=g)
@@ -51,8 +51,8 @@ def test_same_seed_same_weights_other_seed_differs():
 
 PENALTY_MODELS = [
     (),  # the AAE
-    ("regularizer=mmd",),  # WAE-MMD: prior samples from the noise generator
-    ("regularizer=kl", "network.encoder=gaussian"),  # VAE: reparameterisation noise
+    ("model=wae",),  # WAE-MMD: prior samples from the noise generator
+    ("model=vae", "network.encoder=gaussian"),  # VAE: reparameterisation noise
 ]
 
 
@@ -105,12 +105,12 @@ def test_schedule_is_applied_to_every_phase():
     m0, m1 = tr.history
     assert m1["lr_recon"] == pytest.approx(0.5 * m0["lr_recon"])
     assert m1["lr_disc"] == pytest.approx(0.5 * m0["lr_disc"])
-    assert tr.optimizers["gen"].param_groups[0]["lr"] == pytest.approx(0.5 * tr.cfg.gen.lr)
+    assert tr.optimizers["gen"].param_groups[0]["lr"] == pytest.approx(0.5 * tr.cfg.optim["gen"].lr)
 
 
 def test_divergence_is_reported_clearly():
     tr = make_trainer()
-    tr.cfg.recon.lr = 1e6
+    tr.cfg.optim["recon"].lr = 1e6
     tr.optimizers["recon"].param_groups[0]["lr"] = 1e6
     with pytest.raises(NumericalFault, match=r"in the 'recon' phase at step \d+ \(epoch 1\)") as e:
         tr.fit(3)
@@ -139,7 +139,7 @@ def test_uint8_data_train_like_their_float_values():
 
 
 def test_penalty_metric_fault_names_the_models_phase():
-    tr = make_trainer(sets=["regularizer=mmd"])
+    tr = make_trainer(sets=["model=wae"])
     tr._pending = [(3, {"recon_loss": torch.tensor(1.0), "mmd": torch.tensor(float("nan"))})]
     with pytest.raises(NumericalFault, match=r"mmd became nan in the 'recon' phase at step 3") as e:
         tr.check_finite()

@@ -2,7 +2,7 @@
 
 from aae.config import Config
 from aae.errors import AAEError
-from aae.models import AdversarialAutoencoder, Autoencoder, PenaltyAutoencoder, build_model
+from aae.models import AdversarialAutoencoder, Autoencoder, Model, PenaltyAutoencoder, build_model
 from aae.priors import Categorical, Gaussian, GaussianMixture2D, Prior, SwissRoll, Uniform, make_prior
 
 __version__ = "0.1.0"
@@ -15,6 +15,7 @@ __all__ = [
     "Config",
     "Gaussian",
     "GaussianMixture2D",
+    "Model",
     "PenaltyAutoencoder",
     "Prior",
     "SwissRoll",

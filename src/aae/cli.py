@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a config key, e.g. --set regularize=false --set prior.std=5 (repeatable)",
+        help="override a config key, e.g. --set model=autoencoder --set prior.std=5 (repeatable)",
     )
     p.add_argument(
         "--resume",
@@ -141,8 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_train(args) -> int:
     from aae.config import apply_overrides, load_config_file
-    from aae.experiments import resume_config, timestamp_dir, train_run
     from aae.presets import PRESETS, get_preset
+    from aae.runs import resume_config, timestamp_dir, train_run
 
     if isinstance(args.resume, str):
         if args.out is not None and Path(args.resume) != args.out:
@@ -193,7 +193,7 @@ def cmd_presets(args) -> int:
 
 
 def cmd_encode(args) -> int:
-    from aae.experiments import encode_split, load_run, run_splits, split_tensors
+    from aae.runs import encode_split, load_run, run_splits, split_tensors
 
     run = load_run(args.run)
     x, _ = split_tensors(run_splits(run, args.data_dir), args.split)
@@ -205,8 +205,7 @@ def cmd_encode(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from aae import plots
-    from aae.experiments import load_run
+    from aae.runs import load_run, plots
 
     if args.n < 1:
         raise AAEError(f"-n must be >= 1, got {args.n}")
@@ -230,7 +229,7 @@ def cmd_sample(args) -> int:
 
 def cmd_classify(args) -> int:
     from aae.classification import error_percent
-    from aae.experiments import load_run, predict_split, run_splits, split_tensors
+    from aae.runs import load_run, predict_split, run_splits, split_tensors
 
     _check_output(args.output, (".npy",))
     run = load_run(args.run)
@@ -246,7 +245,7 @@ def cmd_classify(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from aae.experiments import draw_figures, load_run, run_splits
+    from aae.runs import draw_figures, load_run, run_splits
 
     run = load_run(args.run)
     for p in draw_figures(run, run_splits(run, args.data_dir)):
@@ -295,10 +294,10 @@ def _data_download(name: str, data_dir: str | None) -> int:
 
 
 def _how_to_get(dataset: str, filename: str) -> str:
-    if dataset == "tfd":
-        return "on request only: put it in <data-dir>/tfd/"
-    name = "svhn-extra" if filename.startswith("extra") else dataset
-    return f"aae data download {name}"
+    from aae.data.catalog import download_name
+
+    name = download_name(dataset, filename)
+    return f"aae data download {name}" if name else f"on request only: put it in <data-dir>/{dataset}/"
 
 
 def _human_bytes(n: int) -> str:
@@ -310,7 +309,7 @@ def _human_bytes(n: int) -> str:
 
 
 def cmd_eval(args) -> int:
-    from aae.experiments import evaluate, load_run, parzen_run, run_splits, update_summary
+    from aae.runs import evaluate, load_run, parzen_run, run_splits, update_summary
 
     if args.n_samples < 1:
         raise AAEError(f"--n-samples must be >= 1, got {args.n_samples}")
@@ -327,7 +326,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from aae.report import write_report
+    from aae.runs.report import write_report
 
     out = args.output or args.run / "report.html"
     _check_output(out, (".html",))

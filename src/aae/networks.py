@@ -24,14 +24,14 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from aae.config import ARCHS, ENCODER_KINDS
+from aae.data.standardizer import standardize, unstandardize
 from aae.errors import AAEError
 
-ENCODER_KINDS = ("deterministic", "gaussian", "universal")
 STANDARDIZE_NEEDS_LINEAR = (
     "data.standardize=true needs a linear decoder output (--set network.output=linear): the decoder "
     "predicts standardized values, which a sigmoid cannot reach"
 )
-ARCHS = ("mlp", "conv")
 
 
 def mlp(
@@ -213,11 +213,11 @@ class Standardize(nn.Module):
         self.register_buffer("std", torch.ones(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.std
+        return standardize(x, self.mean, self.std)
 
     def inverse(self, h: torch.Tensor) -> torch.Tensor:
         """Standardized values back to data units, clipped to [0, 1] (images)."""
-        return (h * self.std + self.mean).clamp(0, 1)
+        return unstandardize(h, self.mean, self.std)
 
 
 def set_standardization(model: nn.Module, mean: torch.Tensor, std: torch.Tensor) -> int:

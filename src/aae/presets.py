@@ -24,9 +24,9 @@ def _paper_sgd(cfg: Config) -> Config:
     squared error summed over 784 pixels it drives the decoder into saturation in the
     first epoch, 0.001 trains (measured: test MSE 0.048 after 3 epochs).
     """
-    cfg.recon = OptimConfig("sgd", 0.001, 0.9)
-    cfg.disc = OptimConfig("sgd", 0.1, 0.1)
-    cfg.gen = OptimConfig("sgd", 0.1, 0.1)
+    cfg.optim.update(
+        recon=OptimConfig("sgd", 0.001, 0.9), disc=OptimConfig("sgd", 0.1, 0.1), gen=OptimConfig("sgd", 0.1, 0.1)
+    )
     return cfg
 
 
@@ -46,13 +46,13 @@ def mnist_mixture_2d() -> Config:
 def mnist_mixture_2d_labels() -> Config:
     cfg = mnist_mixture_2d()
     cfg.name = "mnist-mixture-2d-labels"
-    cfg.use_labels = True
+    cfg.aae.use_labels = True
     cfg.data = DataConfig(n_labeled=10000)  # paper §2.3: 10K labeled + 40K unlabeled
     # with 20 % of examples labeled and equal weights the label signal is too weak to pull
     # the classes into their components (measured after 3 epochs: 17 % of test codes in their
     # label's component; 92 % with all labels); weighting the labeled examples 4x, so labeled
     # and unlabeled count equally in the adversarial losses, gave 58 %
-    cfg.label_weight = 4.0
+    cfg.aae.label_weight = 4.0
     return cfg
 
 
@@ -97,7 +97,7 @@ def _categorical(name: str, model: str, epochs: int) -> Config:
     10-D Gaussian style, SGD with momentum, learning rates divided by 10 late in training."""
     cfg = _paper_sgd(Config(name=name, model=model, network=NetworkConfig(code_dim=10)))
     cfg.prior = {"name": "gaussian", "std": 1.0}
-    cfg.classify = OptimConfig("sgd", 0.1, 0.9)
+    cfg.optim["classify"] = OptimConfig("sgd", 0.1, 0.9)
     cfg.epochs = epochs
     cfg.schedule = ScheduleConfig("step", [epochs // 2, (3 * epochs) // 4], 0.1)
     return cfg
@@ -133,7 +133,7 @@ def _against_collapse(cfg: Config) -> Config:
     Gaussian noise (std 0.3) on the discriminators' inputs: without labels the paper's SGD
     settings let q(y|x) collapse onto a few clusters (see mnist_clusters)."""
     for phase in ("recon", "disc", "gen"):
-        setattr(cfg, phase, OptimConfig("adam", 1e-4, betas=[0.1, 0.999]))
+        cfg.optim[phase] = OptimConfig("adam", 1e-4, betas=[0.1, 0.999])
     cfg.network.disc_noise = 0.3
     return cfg
 
@@ -166,7 +166,7 @@ def mnist_dimred(n_labeled: int, dim: int, heads: str = "learned") -> Callable[[
         cfg = _categorical(f"mnist-dimred-{dim}d-{n_labeled}", "dimred", 100)
         cfg.data = DataConfig(n_labeled=n_labeled)
         cfg.network.code_dim = dim
-        cfg.network.heads = heads
+        cfg.dimred.heads = heads
         return cfg
 
     return make
@@ -187,7 +187,7 @@ def mnist_wae_mmd_2d() -> Config:
     """WAE-MMD (Tolstikhin et al.) with the networks, prior, cost and budget of ``mnist-gaussian-2d``."""
     cfg = mnist_gaussian_2d()
     cfg.name = "mnist-wae-mmd-2d"
-    cfg.regularizer = "mmd"  # λ = 10, inverse multiquadratics kernel (the WAE paper's MNIST settings)
+    cfg.model = "wae"  # λ = 10, inverse multiquadratics kernel (the WAE paper's MNIST settings)
     return cfg
 
 
@@ -202,7 +202,7 @@ def mnist_vae_2d() -> Config:
     """
     cfg = mnist_gaussian_2d()
     cfg.name = "mnist-vae-2d"
-    cfg.regularizer = "kl"
+    cfg.model = "vae"
     cfg.network.encoder = "gaussian"
     cfg.recon_loss = "bce"
     return cfg
@@ -220,7 +220,7 @@ def _standardized_sgd(cfg: Config) -> Config:
     steps, 0.0001 trained (test MSE 0.025 after 3 epochs).
     """
     cfg = _paper_sgd(cfg)
-    cfg.recon = OptimConfig("sgd", 1e-4, 0.9)
+    cfg.optim["recon"] = OptimConfig("sgd", 1e-4, 0.9)
     return cfg
 
 

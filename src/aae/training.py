@@ -1,4 +1,4 @@
-"""The training loop, generic over models that follow the phase contract of ``aae.models``.
+"""The training loop, generic over models that follow the contract of ``aae.models.base.Model``.
 
 Data live on the device as one tensor; each epoch draws a permutation from a dedicated
 generator and slices mini-batches from it, so there is no per-sample Python work, and
@@ -20,10 +20,11 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from aae.config import Config, OptimConfig, ScheduleConfig
+from aae.config import PRECISIONS, Config, OptimConfig, ScheduleConfig
 from aae.data import as_float
 from aae.distributed import GradientAveraging, World, all_reduce_mean_, any_process, check_batch_size, gather_tensor
 from aae.errors import AAEError
+from aae.models.base import Model
 
 
 class NumericalFault(AAEError):
@@ -76,9 +77,6 @@ def lr_factor(schedule: ScheduleConfig, epoch: int) -> float:
     raise AAEError(f"unknown schedule kind {schedule.kind!r}; choose constant, step or exponential")
 
 
-PRECISIONS = ("float32", "bf16")
-
-
 def autocast_factory(precision: str, device: torch.device) -> Callable[[], AbstractContextManager]:
     """A no-argument context factory: bf16 autocast on ``device``'s type, or nothing for float32."""
     if precision == "float32":
@@ -97,22 +95,21 @@ class Trainer:
     mini-batch converts to [0, 1]: see :func:`aae.data.as_float`), ``y`` ``(n,)`` labels (-1: none).
     """
 
-    def __init__(self, model: nn.Module, cfg: Config, x: torch.Tensor, y: torch.Tensor, world: World | None = None):
+    def __init__(self, model: Model, cfg: Config, x: torch.Tensor, y: torch.Tensor, world: World | None = None):
         if len(x) < cfg.batch_size:
             raise AAEError(f"batch_size={cfg.batch_size} is larger than the {len(x)} training examples")
         world = world or World()
         check_batch_size(cfg.batch_size, world)
         self.model, self.cfg, self.x, self.y, self.world = model, cfg, x, y, world
-        if hasattr(model, "check_labels"):
-            model.check_labels(y)
+        model.check_labels(y)
         # models with a semi-supervised phase also get a mini-batch of labeled examples per step
-        self.labeled_pool = (y >= 0).nonzero().squeeze(1) if getattr(model, "needs_labeled_batch", False) else None
+        self.labeled_pool = (y >= 0).nonzero().squeeze(1) if model.capabilities.labeled_batch else None
         self.labeled_batch_size = cfg.labeled_batch_size or cfg.batch_size
         if self.labeled_pool is not None:
             if len(self.labeled_pool) == 0:
                 raise AAEError(f"model {cfg.model!r} needs labeled training examples and the data have none")
             check_batch_size(self.labeled_batch_size, world)
-        self.optimizers = {n: make_optimizer(p, getattr(cfg, n)) for n, p in model.phase_parameters().items()}
+        self.optimizers = {n: make_optimizer(p, cfg.optim[n]) for n, p in model.phase_parameters().items()}
         if world.distributed:
             self.optimizers = {n: GradientAveraging(o, world) for n, o in self.optimizers.items()}
         self.amp = autocast_factory(cfg.precision, x.device)
@@ -142,7 +139,7 @@ class Trainer:
         f = lr_factor(self.cfg.schedule, self.epoch) * self.lr_scale
         lrs = {}
         for name, opt in self.optimizers.items():
-            lrs[name] = getattr(self.cfg, name).lr * f
+            lrs[name] = self.cfg.optim[name].lr * f
             for g in opt.param_groups:
                 g["lr"] = lrs[name]
         return lrs
@@ -160,11 +157,7 @@ class Trainer:
                 row, col = (~torch.isfinite(stacked)).nonzero()[0].tolist()
                 step, metrics = pending[row]
                 key = list(metrics)[col]
-                # metrics are named after their phase (recon_loss, disc_loss); a penalty model's
-                # extra metrics (mmd, kl, loss) belong to its one phase
-                phase = key.split("_")[0]
-                if phase not in self.optimizers:
-                    phase = next(iter(self.optimizers))
+                phase = self.model.metrics.get(key, next(iter(self.optimizers)))
                 fault = NumericalFault(
                     f"{key} became {float(stacked[row, col])} in the '{phase}' phase at step {step} "
                     f"(epoch {self.epoch + 1}); lower that phase's learning rate (--set {phase}.lr=...) "

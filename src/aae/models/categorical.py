@@ -1,0 +1,218 @@
+"""The shared form of the models with a categorical code y and a style z (paper §5-7).
+
+The encoder q(y, z | x) has a softmax head y and a style head z; one discriminator imposes a
+categorical distribution on y, another the style prior on z; the decoder reconstructs from
+[y, z] (or from W_C·y + z, :mod:`aae.models.dimred`). With ``classify`` a fourth phase trains
+q(y|x) by cross-entropy on a labeled mini-batch (semi-supervised); without, y holds K
+unsupervised clusters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import nullcontext
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from aae.config import Config
+from aae.errors import AAEError
+from aae.models.base import (
+    ADVERSARIAL_METRICS,
+    Amp,
+    Capabilities,
+    adversarial_phases,
+    reconstruction_loss,
+    reconstruction_phase,
+)
+from aae.models.build import build_decoder, build_prior, initialized, network_kwargs
+from aae.models.supervised import LabelDecoderModel, check_class_labels
+from aae.networks import CategoricalEncoder, Decoder
+from aae.priors import Categorical
+from aae.regularizers import AdversarialRegularizer
+
+UNSUPERVISED_PHASES = ("recon", "disc", "gen")
+SEMISUPERVISED_PHASES = ("recon", "disc", "gen", "classify")
+CATEGORICAL_METRICS = {"recon_loss": "recon", **ADVERSARIAL_METRICS}
+CLASSIFY_METRICS = {"classify_loss": "classify", "classify_acc": "classify"}
+
+
+class CategoricalAAE(LabelDecoderModel):
+    """q(y, z | x) with a categorical y ``(n, K)`` and a style z ``(n, style_dim)``, each matched to its prior."""
+
+    classify: ClassVar[bool] = False
+    phases: ClassVar[tuple[str, ...]] = UNSUPERVISED_PHASES
+    metrics: ClassVar[dict[str, str]] = CATEGORICAL_METRICS
+    capabilities: ClassVar[Capabilities] = Capabilities(clusters=True, label_decoder=True, heads=True)
+
+    def __init__(
+        self,
+        encoder: CategoricalEncoder,
+        decoder: Decoder,
+        category: AdversarialRegularizer,
+        style: AdversarialRegularizer,
+        recon_loss: str = "mse",
+    ):
+        super().__init__()
+        self.encoder, self.decoder = encoder, decoder
+        self.category, self.style = category, style
+        self.recon_loss = recon_loss
+        self.n_classes = encoder.n_classes
+        self.prior = style.prior  # the style prior: what codes z are matched to
+
+    @classmethod
+    def n_categories(cls, cfg: Config, n_classes: int) -> int:
+        """Size K of y for data with ``n_classes`` classes."""
+        raise NotImplementedError
+
+    @classmethod
+    def decoder_inputs(cls, cfg: Config, k: int) -> int:
+        return k + cfg.network.code_dim
+
+    @classmethod
+    def from_config(
+        cls, cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None
+    ) -> CategoricalAAE:
+        k = cls.n_categories(cfg, n_classes)
+        return initialized(cls(*categorical_parts(cfg, data_dim, k, cls.decoder_inputs(cfg, k), image_shape)), cfg)
+
+    def phase_parameters(self) -> dict[str, list[nn.Parameter]]:
+        params = {
+            "recon": [*self.encoder.parameters(), *self.decoder.parameters()],
+            "disc": [*self.category.discriminator.parameters(), *self.style.discriminator.parameters()],
+            "gen": list(self.encoder.parameters()),
+        }
+        if self.classify:
+            params["classify"] = self.encoder.classifier_parameters()
+        return params
+
+    def check_labels(self, y: torch.Tensor) -> None:
+        """Semi-supervised training needs at least one labeled example of every class."""
+        if not self.classify:
+            return
+        check_class_labels(y, self.n_classes, "semi-supervised AAE")
+        counts = torch.bincount(y[y >= 0].cpu(), minlength=self.n_classes)
+        missing = (counts == 0).nonzero().squeeze(1).tolist()
+        if missing:
+            raise AAEError(
+                f"class(es) {missing} have no labeled training example; the classifier could never learn them"
+            )
+
+    def _decoder_input(self, logits: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return torch.cat([torch.softmax(logits.float(), 1).to(z.dtype), z], 1)
+
+    def _recon_penalty(self) -> torch.Tensor | None:
+        """An extra cost of the reconstruction phase (none here; the cluster-head penalty of dimred)."""
+        return None
+
+    def train_step(self, x, y, optimizers, generator=None, amp: Amp = nullcontext, labeled=None):
+        """One mini-batch ``x`` ``(n, d)`` (labels unused) through recon, disc, gen, and, with
+        ``classify``, the classification phase on ``labeled = (x_l (m, d), y_l (m,))``."""
+        # (1) reconstruction from [softmax(y), z]
+        with amp():
+            logits, z = self.encoder(x, generator)
+            rec = reconstruction_loss(self.decoder, self._decoder_input(logits, z), x, self.recon_loss)
+            penalty = self._recon_penalty()
+        reconstruction_phase(rec if penalty is None else rec + penalty, optimizers)
+        # (2) regularization: categorical y and Gaussian z, both discriminators then the encoder
+        with amp():
+            logits, z = self.encoder(x, generator)
+            y_soft = torch.softmax(logits.float(), 1)
+        out = {"recon_loss": rec.detach()}
+        if penalty is not None:
+            out["head_penalty"] = penalty.detach()
+        out.update(
+            adversarial_phases([(self.category, y_soft, None), (self.style, z, None)], optimizers, generator, amp)
+        )
+        if self.classify:
+            out.update(self._classification(labeled, optimizers, generator, amp))
+        return out
+
+    def _classification(self, labeled, optimizers, generator, amp: Amp) -> dict[str, torch.Tensor]:
+        """(3) semi-supervised classification: cross-entropy of q(y|x_l) on the labels y_l."""
+        if labeled is None:
+            raise AAEError("the semi-supervised model's train_step needs a labeled mini-batch (labeled=(x, y))")
+        xl, yl = labeled
+        with amp():
+            logits_l, _ = self.encoder(xl, generator)
+            ce = F.cross_entropy(logits_l.float(), yl)
+        optimizers["classify"].zero_grad(set_to_none=True)
+        ce.backward()
+        optimizers["classify"].step()
+        return {"classify_loss": ce.detach(), "classify_acc": (logits_l.detach().argmax(1) == yl).float().mean()}
+
+    @torch.no_grad()
+    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
+        """q(y | x): ``(n, K)`` probabilities (cluster memberships when unsupervised)."""
+        logits, _ = self.encoder(x)
+        return torch.softmax(logits.float(), 1)
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor, generator: torch.Generator | None = None, sample: bool = True) -> torch.Tensor:
+        """Style codes z ``(n, style_dim)``."""
+        return self.encoder(x, generator)[1]
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Images ``(n, d)`` of class / cluster ``labels`` ``(n,)`` (one-hot y) in styles ``z``."""
+        if labels is None:
+            raise AAEError(f"the {type(self).__name__} decodes a style with a class: pass labels")
+        y = F.one_hot(labels.to(z.device).long(), self.n_classes).to(z.dtype)
+        return self.decoder(torch.cat([y, z], 1))
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Reconstruction from the encoder's own [softmax(y), z]; ``y`` is not used."""
+        logits, z = self.encoder(x)
+        return self.decoder(self._decoder_input(logits, z))
+
+    @torch.no_grad()
+    def heads(self) -> torch.Tensor:
+        """The image of each class / cluster with style z = 0 (cluster heads, Fig. 9): ``(K, d)``."""
+        k = self.n_classes
+        z = torch.zeros(k, self.prior.dim, device=self.device)
+        return self.decode(z, torch.arange(k))
+
+
+def categorical_parts(
+    cfg: Config, data_dim: int, k: int, decoder_in: int, image_shape: Sequence[int] | None
+) -> tuple[CategoricalEncoder, Decoder, AdversarialRegularizer, AdversarialRegularizer]:
+    """Encoder q(y, z | x) with ``k`` categories, decoder from ``decoder_in`` inputs, and the
+    categorical and style regularizers."""
+    net = cfg.network
+    encoder = CategoricalEncoder(
+        data_dim, k, net.code_dim, net.hidden, net.dropout, net.batchnorm, net.input_noise,
+        **network_kwargs(cfg, image_shape),
+    )  # fmt: skip
+    decoder = build_decoder(cfg, decoder_in, data_dim, image_shape)
+    category = AdversarialRegularizer(Categorical(k), k, net.disc_hidden, input_noise=net.disc_noise)
+    style = AdversarialRegularizer(build_prior(cfg), net.code_dim, net.disc_hidden, input_noise=net.disc_noise)
+    return encoder, decoder, category, style
+
+
+def one_per_class(cfg: Config, n_classes: int) -> int:
+    """Size of y for a semi-supervised model: one softmax unit per class (checked)."""
+    if n_classes < 2:
+        raise AAEError(f"the {cfg.model} model needs a labeled data set with at least 2 classes")
+    k = cfg.network.n_clusters
+    if k and k != n_classes:
+        raise AAEError(
+            f"network.n_clusters={k} but the semi-supervised model has one output per class ({n_classes}); "
+            "leave it 0, or use an unsupervised (clustering) model"
+        )
+    return n_classes
+
+
+def n_clusters(cfg: Config, n_classes: int) -> int:
+    """Size of y for an unsupervised model: ``network.n_clusters`` (checked)."""
+    k = cfg.network.n_clusters
+    if k < 2:
+        raise AAEError(f"the {cfg.model} model needs network.n_clusters >= 2, got {k}")
+    if n_classes and k < n_classes:
+        raise AAEError(
+            f"network.n_clusters={k} is fewer than the {n_classes} classes: the cluster-to-label "
+            "evaluation (each cluster takes one label) could never name every class"
+        )
+    return k

@@ -1,0 +1,193 @@
+"""``aae report RUN``: one self-contained HTML page per run, viewable offline.
+
+The page holds the test metrics (``summary.json``), the per-epoch training metrics
+(``metrics.jsonl``, as curves and as a table), every figure in ``figures/`` and the
+resolved config. Images are embedded as base64 PNG and the style is inline: the file
+needs nothing else, so it can be mailed or archived on its own.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from aae.checkpoints import atomic_write_bytes
+from aae.errors import AAEError
+from aae.models import model_class
+from aae.runs.files import read_config
+
+#: what each figure of ``figures/`` shows (others are shown under their file name)
+FIGURE_CAPTIONS = {
+    "latent.png": "Test codes coloured by label, over prior samples (grey)",
+    "manifold.png": "Decoded grid of codes (Gaussian percentiles for a Gaussian prior)",
+    "samples.png": "Decoded prior samples",
+    "reconstructions.png": "Test images (odd rows) and their reconstructions (even rows)",
+}
+
+#: what each summary key means, with its unit
+SUMMARY_LABELS = {
+    "recon_mse": "test reconstruction MSE (per pixel)",
+    "prior_mmd": "MMD² between test codes and prior samples",
+    "label_match": "test codes in their label's component (fraction)",
+    "parzen_ll": "Parzen log-likelihood of the test split (nats)",
+    "parzen_sem": "standard error of the Parzen log-likelihood (nats)",
+    "parzen_sigma": "Parzen window width σ (chosen on the validation split)",
+    "train_seconds": "training time (s)",
+    "epochs": "epochs",
+    "samples_per_second": "training throughput (samples/s)",
+}
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 70em; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; font-size: 0.9em; }
+td, th { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: right; }
+th { background: #f4f4f4; } td.key { text-align: left; }
+figure { display: inline-block; margin: 0.5em; vertical-align: top; }
+figure img { max-width: 32em; border: 1px solid #eee; }
+figcaption { font-size: 0.85em; color: #555; max-width: 32em; }
+pre { background: #f8f8f8; padding: 1em; overflow-x: auto; font-size: 0.85em; }
+.scroll { max-height: 30em; overflow-y: auto; display: inline-block; }
+"""
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise AAEError(f"{path}: not valid JSON ({e})") from e
+
+
+def read_history(path: Path) -> list[dict[str, Any]]:
+    """The per-epoch dicts of ``metrics.jsonl`` (empty if the file is missing)."""
+    if not path.is_file():
+        return []
+    rows = []
+    for i, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise AAEError(f"{path}, line {i}: not valid JSON ({e})") from e
+    return rows
+
+
+def curves_png(history: list[dict[str, Any]], metrics: Sequence[str]) -> bytes | None:
+    """PNG of each of ``metrics`` (the model's declared training metrics, and ``val_error``) against
+    the epoch; None without history."""
+    keys = [k for k in [*metrics, "val_error"] if history and k in history[0]]
+    if not keys:
+        return None
+    import matplotlib.pyplot as plt
+
+    from aae.runs import plots  # noqa: F401  (selects the Agg backend)
+
+    cols = min(3, len(keys))
+    rows = -(-len(keys) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False)
+    epochs = [m.get("epoch", i + 1) for i, m in enumerate(history)]
+    for ax, k in zip(axes.flat, keys):
+        ax.plot(epochs, [m.get(k, float("nan")) for m in history], marker="o", ms=3)
+        ax.set_title(k)
+        ax.set_xlabel("epoch")
+    for ax in list(axes.flat)[len(keys) :]:
+        ax.axis("off")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _summary_table(summary: dict[str, Any]) -> str:
+    rows = []
+    for k, v in summary.items():
+        label = SUMMARY_LABELS.get(k, "")
+        rows.append(
+            f'<tr><td class="key"><code>{html.escape(k)}</code></td><td class="key">{html.escape(label)}</td>'
+            f"<td>{html.escape(_fmt(v))}</td></tr>"
+        )
+    return "<table><tr><th>key</th><th>meaning</th><th>value</th></tr>" + "".join(rows) + "</table>"
+
+
+def _history_table(history: list[dict[str, Any]]) -> str:
+    keys = ["epoch", "step"]
+    for m in history:
+        keys += [k for k in m if k not in keys]
+    head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
+    cells = ("".join(f"<td>{html.escape(_fmt(m.get(k, '')))}</td>" for k in keys) for m in history)
+    body = "".join(f"<tr>{c}</tr>" for c in cells)
+    return f'<div class="scroll"><table><tr>{head}</tr>{body}</table></div>'
+
+
+def build_report(run: str | Path) -> str:
+    """The HTML page of run directory ``run`` (a string; nothing written)."""
+    run = Path(run)
+    if not run.is_dir():
+        raise AAEError(f"run directory not found: {run}")
+    if not (run / "config.json").is_file():
+        raise AAEError(f"{run} holds no config.json: not a run directory")
+    cfg = _read_json(run / "config.json")
+    metrics = model_class(read_config(run / "config.json").model).metrics
+    summary = _read_json(run / "summary.json") if (run / "summary.json").is_file() else {}
+    history = read_history(run / "metrics.jsonl")
+    name = cfg.get("name", run.name) if isinstance(cfg, dict) else run.name
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>aae run {html.escape(str(name))}</title><style>{STYLE}</style></head><body>",
+        f"<h1>aae run <code>{html.escape(str(name))}</code></h1>",
+        f"<p>Run directory <code>{html.escape(str(run.resolve()))}</code>; "
+        f"report written {html.escape(time.strftime('%Y-%m-%d %H:%M:%S'))}.</p>",
+        "<h2>Test metrics</h2>",
+        _summary_table(summary) if summary else "<p>No summary.json: the run has not finished.</p>",
+        "<h2>Training, per epoch</h2>",
+    ]
+    if history:
+        png = curves_png(history, list(metrics))
+        if png is not None:
+            parts.append(f"<figure>{_img(png, 'training curves')}<figcaption>Training curves</figcaption></figure>")
+        parts.append(_history_table(history))
+    else:
+        parts.append("<p>No metrics.jsonl.</p>")
+    parts.append("<h2>Figures</h2>")
+    figures = sorted((run / "figures").glob("*.png")) if (run / "figures").is_dir() else []
+    for f in figures:
+        caption = FIGURE_CAPTIONS.get(f.name, f.stem)
+        parts.append(
+            f"<figure>{_img(f.read_bytes(), f.name)}<figcaption><code>{html.escape(f.name)}</code>: "
+            f"{html.escape(caption)}</figcaption></figure>"
+        )
+    if not figures:
+        parts.append("<p>No figures (draw them with <code>aae plot RUN</code>).</p>")
+    parts += [
+        "<h2>Config</h2>",
+        f"<pre>{html.escape(json.dumps(cfg, indent=2), quote=False)}</pre>",
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def write_report(run: str | Path, out: str | Path | None = None) -> Path:
+    """Write the page of ``run`` to ``out`` (default ``<run>/report.html``) atomically; returns the path."""
+    out = Path(out) if out is not None else Path(run) / "report.html"
+    page = build_report(run)
+    atomic_write_bytes(out, page.encode("utf-8"))
+    return out

@@ -1,0 +1,194 @@
+"""Training a config into a run directory: checks first, then training with checkpoints,
+signals and NaN rollback, then the final weights, test metrics and figures (layout: :mod:`aae.runs.files`)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from aae.checkpoints import atomic_write_json, load_tensors
+from aae.config import Config, save_config
+from aae.data import Standardizer, load_splits
+from aae.distributed import World, init_from_env, shutdown
+from aae.errors import AAEError
+from aae.models import build_model, check_config
+from aae.networks import set_standardization
+from aae.runs.evaluate import can_score, error_percent, evaluate, predict_split
+from aae.runs.figures import draw_figures
+from aae.runs.files import (
+    Run,
+    checkpoint_data_dir,
+    on_main,
+    prepare_run_dir,
+    save_checkpoint,
+    save_model,
+    write_metrics,
+)
+from aae.training import NumericalFault, Trainer, resolve_device
+
+
+def train_run(
+    cfg: Config,
+    out: Path,
+    data_dir: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool | None = None,
+    log=print,
+) -> dict[str, Any]:
+    """Train ``cfg`` into run directory ``out``; returns the summary (also written to summary.json).
+
+    Everything that can fail on bad input (config, data, prior) is checked before anything
+    is written to ``out``. With ``resume=True``, ``cfg`` must be the run's saved config (see
+    :func:`resume_config`; only ``epochs`` may differ) and training continues exactly from
+    the last checkpoint. SIGINT/SIGTERM stop after the current step with a checkpoint
+    written (:class:`TrainingStopped`). ``progress=None`` shows a progress bar on a terminal.
+    """
+    if progress is None:
+        progress = sys.stderr.isatty()
+    out = Path(out)
+    check_config(cfg)  # every value, before any file is written
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    world, device = init_from_env(resolve_device(cfg.device))
+    try:
+        return _train(cfg, out, data_dir, resume, overwrite, progress, log, world, device)
+    finally:
+        shutdown()
+
+
+def _train(cfg, out, data_dir, resume, overwrite, progress, log, world: World, device) -> dict[str, Any]:
+    if not world.is_main:  # process 0 speaks and writes files for all
+        progress, log = False, (lambda *a: None)
+    if data_dir is None and resume:
+        data_dir = checkpoint_data_dir(out)  # a run remembers where its data came from
+    splits = load_splits(
+        cfg.data.dataset, data_dir, cfg.data.validation, cfg.data.n_labeled, cfg.seed, fold=cfg.data.fold
+    )
+    torch.manual_seed(cfg.seed)  # weight initialisation
+    model = build_model(cfg, splits.data_dim, splits.n_classes, splits.image_shape)
+    if cfg.data.standardize:
+        # per-pixel statistics of the training split only, stored in the model's buffers (and so
+        # in model.safetensors and every checkpoint); the stored data stay as they are (uint8)
+        st = Standardizer.fit(splits.x_train)
+        set_standardization(model, st.mean, st.std)
+    model = model.to(device)
+    trainer = Trainer(model, cfg, splits.x_train.to(device), splits.y_train.to(device), world)
+    data_meta = {
+        "data_dim": splits.data_dim,
+        "n_classes": splits.n_classes,
+        "image_shape": splits.image_shape,
+        "data_dir": str(Path(data_dir).resolve()) if data_dir else None,
+    }
+
+    if resume:
+        tensors, meta = load_tensors(out / "checkpoint")
+        trainer.load_state_tensors(tensors, meta)
+        log(f"resumed {out} at epoch {trainer.epoch}, step {trainer.step}")
+
+    def start_files() -> None:
+        prepare_run_dir(out, resume, overwrite)
+        save_config(cfg, out / "config.json")  # on resume: records a changed number of epochs
+        write_metrics(out, trainer.history)
+
+    on_main(start_files, world)
+
+    def on_epoch_end(m: dict) -> None:
+        if world.is_main:
+            if model.capabilities.predicts and can_score(splits):
+                # a learning curve of the classifier (validation only: the test split stays unseen)
+                run = Run(out, cfg, model, splits.data_dim, splits.n_classes, splits.image_shape, data_meta["data_dir"])
+                m["val_error"] = error_percent(predict_split(run, splits, "val"), splits.y_val)
+            write_metrics(out, trainer.history)
+        parts = [f"{k}={m[k]:.4g}" for k in (*model.metrics, "val_error") if k in m and k != "classify_acc"]
+        log(
+            f"epoch {m['epoch']}/{cfg.epochs} "
+            + " ".join(parts)
+            + f" ({m['seconds']:.1f}s, {m['samples_per_second']:.0f} samples/s)"
+        )
+
+    def on_checkpoint(t: Trainer) -> None:
+        tensors, meta = t.state_tensors()  # collective in a distributed run: every process calls it
+        if world.is_main:
+            save_checkpoint(out, t.step, tensors, {**meta, **data_meta, "world_size": world.size})
+
+    rollbacks = 0
+    with stop_on_signals(trainer) as caught:
+        while True:
+            try:
+                finished = trainer.fit(cfg.epochs, progress, on_epoch_end, on_checkpoint, cfg.checkpoint_every)
+                break
+            except NumericalFault as fault:
+                if cfg.on_nan != "rollback" or rollbacks >= MAX_ROLLBACKS or not (out / "checkpoint.json").is_file():
+                    raise AAEError(f"{fault}; the last good checkpoint in {out} is untouched") from fault
+                rollbacks += 1
+                tensors, meta = load_tensors(out / "checkpoint")
+                scale = trainer.lr_scale / 2
+                trainer.load_state_tensors(tensors, meta)
+                trainer.lr_scale = scale
+                log(
+                    f"{fault}: rolled back to step {trainer.step}, learning rates x{scale:g} "
+                    f"(rollback {rollbacks}/{MAX_ROLLBACKS})"
+                )
+    if not finished:
+        raise TrainingStopped(
+            f"stopped by {caught[0]} at epoch {trainer.epoch + 1}, step {trainer.step}; checkpoint written to "
+            f"{out}. Resume with: aae train --resume {out}",
+            signum=caught[1],
+        )
+    if not world.is_main:
+        return {}
+    save_model(out, model, cfg, data_meta)
+    run = Run(out, cfg, model, splits.data_dim, splits.n_classes, splits.image_shape, data_meta["data_dir"])
+    summary = evaluate(run, splits)
+    summary.update(
+        train_seconds=trainer.train_seconds,
+        epochs=trainer.epoch,
+        samples_per_second=trainer.step * cfg.batch_size / max(trainer.train_seconds, 1e-9),
+    )
+    atomic_write_json(out / "summary.json", summary)
+    draw_figures(run, splits)
+    return summary
+
+
+MAX_ROLLBACKS = 5
+
+
+class TrainingStopped(AAEError):
+    """Training stopped on a signal, after writing a checkpoint; ``exit_code`` is 128 + signal number."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
+@contextmanager
+def stop_on_signals(trainer: Trainer):
+    """While inside, SIGINT/SIGTERM ask ``trainer`` to stop after its current step.
+
+    Yields a list that receives (signal name, number). A second SIGINT interrupts at once.
+    Does nothing outside the main thread, where handlers cannot be installed.
+    """
+    caught: list = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+
+    def handler(signum, frame):
+        if caught and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        caught[:] = [signal.Signals(signum).name, signum]
+        trainer.stop_requested = True
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield caught
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
