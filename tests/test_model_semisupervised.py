@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from aae.config import Config, NetworkConfig, OptimConfig
+from aae.config import Config, NetworkConfig, OptimConfig, SemiSupervisedConfig
 from aae.errors import AAEError
 from aae.models import SemiSupervisedAAE, build_model
 from aae.training import Trainer, make_optimizer
@@ -41,11 +41,18 @@ def test_labeled_batches_cycle_through_every_labeled_example():
         assert sorted(order[i : i + 8].tolist()) == list(range(8))
 
 
-def test_semisupervised_training_resumes_exactly_mid_epoch():
+ALL_TERMS = SemiSupervisedConfig(
+    labeled_bn_stats=False, labeled_recon=0.5, vat_weight=1.0, vat_eps=0.5, entmin_weight=0.1
+)
+
+
+@pytest.mark.parametrize("terms, ema", [(SemiSupervisedConfig(), 0.0), (ALL_TERMS, 0.9)])
+def test_semisupervised_training_resumes_exactly_mid_epoch(terms, ema):
     x, y, _ = labeled_data()
 
     def make():
-        cfg = tiny_cat("semisupervised")
+        cfg = tiny_cat("semisupervised", batchnorm=True)
+        cfg.semisupervised, cfg.ema = terms, ema
         torch.manual_seed(0)
         return Trainer(build_model(cfg, 20, 4), cfg, x, y)
 
@@ -64,6 +71,51 @@ def test_semisupervised_training_resumes_exactly_mid_epoch():
     second.fit(2)
     a, b = straight.model.state_dict(), second.model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+    if ema:
+        a, b = straight.ema.state_dict(), second.ema.state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a)
+        assert not torch.equal(a["module.decoder.net.0.weight"], straight.model.decoder.net[0].weight)
+
+
+def bn_running_means(model):
+    return [m.running_mean.clone() for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+
+
+@pytest.mark.parametrize("follow", [True, False])
+def test_labeled_batch_updates_batchnorm_statistics_only_when_asked(follow):
+    cfg = tiny_cat("semisupervised", batchnorm=True)
+    cfg.semisupervised = SemiSupervisedConfig(labeled_bn_stats=follow)
+    model = build_model(cfg, 20, 4)
+    opts = {n: make_optimizer(p, cfg.optim[n]) for n, p in model.phase_parameters().items()}
+    x = torch.rand(8, 20)
+    labeled = (torch.full((4, 20), 50.0), torch.tensor([0, 1, 2, 3]))  # far from the unlabeled data
+    model.train_step(x, torch.full((8,), -1), opts, torch.Generator().manual_seed(0), labeled=labeled)
+    with_labeled = bn_running_means(model)[0]
+    # the unlabeled passes alone leave the first layer's running mean near the data's (< 1 per unit)
+    assert (float(with_labeled.abs().max()) > 1.0) == follow
+    assert all(m.momentum == 0.1 for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d))
+
+
+def test_classification_terms_report_their_metrics_and_change_the_update():
+    def step(terms):
+        cfg = tiny_cat("semisupervised")
+        cfg.semisupervised = terms
+        torch.manual_seed(0)
+        model = build_model(cfg, 20, 4)
+        _, order, metrics = one_step(model, cfg, labeled=(torch.rand(4, 20), torch.tensor([0, 1, 2, 3])))
+        return model, order, metrics
+
+    plain, order, metrics = step(SemiSupervisedConfig())
+    assert order == ["recon", "disc", "gen", "classify"] and not {"vat_loss", "entropy", "labeled_recon_loss"} & set(
+        metrics
+    )
+    full, order, metrics = step(ALL_TERMS)
+    assert order == ["recon", "disc", "gen", "classify"]
+    assert {"vat_loss", "entropy", "labeled_recon_loss"} <= set(metrics) <= set(full.metrics)
+    assert (
+        float(metrics["vat_loss"]) >= 0 and float(metrics["entropy"]) > 0 and float(metrics["labeled_recon_loss"]) > 0
+    )
+    assert not torch.equal(plain.encoder.y_head.weight, full.encoder.y_head.weight)
 
 
 def test_semisupervised_learns_from_few_labels():

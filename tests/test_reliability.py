@@ -198,7 +198,7 @@ def test_unknown_network_kind_in_model_json_is_refused(tiny_npz, tmp_path, capsy
     desc["config"]["network"]["encoder"] = "transformer"
     (out / "model.json").write_text(json.dumps(desc))
     assert main(["sample", str(out), "-o", str(tmp_path / "s.npy")]) == 2
-    assert "unknown encoder kind 'transformer'" in capsys.readouterr().err
+    assert "'network.encoder': 'transformer' is not one of" in capsys.readouterr().err
     desc["config"]["network"]["encoder"] = "deterministic"
     desc["config"]["network"]["hidden"] = [33]
     (out / "model.json").write_text(json.dumps(desc))

@@ -134,6 +134,8 @@ class GaussianMixture2D(Prior):
             raise AAEError(f"mixture prior needs n_components >= 1, got {n_components}")
         if radial_std <= 0 or tangential_std <= 0:
             raise AAEError("mixture prior stds must be > 0")
+        if radius < 0:
+            raise AAEError(f"mixture prior radius must be >= 0, got {radius}")
         self.n_components = self.n_classes = int(n_components)
         self.radius, self.radial_std, self.tangential_std = radius, radial_std, tangential_std
         angle = 2 * math.pi * torch.arange(self.n_components, dtype=torch.float64) / n_components
@@ -185,6 +187,8 @@ class SwissRoll(Prior):
     def __init__(self, n_classes: int = 10, turns: float = 2.0, radius: float = 3.0, noise: float = 0.0):
         if n_classes < 1:
             raise AAEError(f"swiss roll needs n_classes >= 1, got {n_classes}")
+        if turns <= 0 or radius <= 0 or noise < 0:
+            raise AAEError(f"swiss roll needs turns > 0, radius > 0 and noise >= 0, got {turns}, {radius}, {noise}")
         self.n_classes, self.turns, self.radius, self.noise = int(n_classes), turns, radius, noise
 
     def _curve(self, u: torch.Tensor) -> torch.Tensor:
@@ -349,6 +353,9 @@ def make_prior(name: str | Callable | Prior, dim: int, **kwargs: Any) -> Prior:
         if unknown:
             allowed = sorted(p for p in params if p not in ("self", "dim"))
             raise AAEError(f"prior {name!r} has no parameter(s) {unknown}; it takes {allowed}")
+        bad = {k: v for k, v in kwargs.items() if isinstance(v, float) and not math.isfinite(v)}
+        if bad:
+            raise AAEError(f"prior {name!r}: parameter(s) {bad} must be finite numbers")
         if "dim" in params:
             kwargs = {"dim": dim, **kwargs}
         try:

@@ -18,6 +18,7 @@ from functools import partial
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from aae.config import PRECISIONS, Config, OptimConfig, ScheduleConfig
@@ -112,6 +113,11 @@ class Trainer:
         self.optimizers = {n: make_optimizer(p, cfg.optim[n]) for n, p in model.phase_parameters().items()}
         if world.distributed:
             self.optimizers = {n: GradientAveraging(o, world) for n, o in self.optimizers.items()}
+        # cfg.ema > 0: an exponential moving average of every weight and buffer, updated after each
+        # step, evaluated beside the trained weights (``ema.module`` is a model of the same class)
+        self.ema = (
+            AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True) if cfg.ema else None
+        )
         self.amp = autocast_factory(cfg.precision, x.device)
         # each process draws its own noise; process 0 draws what a single process would
         self.noise = torch.Generator(x.device).manual_seed(cfg.seed + 1_000_003 * world.rank)
@@ -239,6 +245,8 @@ class Trainer:
             for k, v in metrics.items():
                 self._sums[k] = self._sums[k] + v if k in self._sums else v.clone()
             self.step += 1
+            if self.ema is not None:
+                self.ema.update_parameters(self.model)
             self.batch = i + 1
             self._pending.append((self.step, metrics))
             if len(self._pending) >= self._check_every:
@@ -322,6 +330,8 @@ class Trainer:
         tensors["rng.order"] = self.order.get_state()
         tensors["rng.epoch_order"] = self._epoch_order_state
         tensors["rng.torch"] = torch.get_rng_state()
+        if self.ema is not None:
+            tensors.update({f"ema.{k}": v for k, v in self.ema.state_dict().items()})
         return tensors, meta
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
@@ -344,6 +354,10 @@ class Trainer:
             self.order.set_state(tensors["rng.order"].cpu())
             self._epoch_order_state = tensors["rng.epoch_order"].cpu()
             torch.set_rng_state(tensors["rng.torch"].cpu())
+            if self.ema is not None:
+                self.ema.load_state_dict(
+                    {k[len("ema.") :]: v.to(dev) for k, v in tensors.items() if k.startswith("ema.")}
+                )
             self._sums = {k[len("sums.") :]: v.to(dev) for k, v in tensors.items() if k.startswith("sums.")}
             self.epoch, self.batch, self.step = int(meta["epoch"]), int(meta["batch"]), int(meta["step"])
             self.lr_scale, self.history = float(meta["lr_scale"]), list(meta["history"])

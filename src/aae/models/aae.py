@@ -58,11 +58,11 @@ class AdversarialAutoencoder(Autoencoder):
                     f"aae.use_labels=true needs a prior with a component per class ({n_classes}); "
                     f"prior {cfg.prior['name']!r} has {prior.n_classes}"
                 )
+        encoder = build_encoder(cfg, data_dim, image_shape)
+        decoder = build_decoder(cfg, net.code_dim, data_dim, image_shape)
         regularizer = AdversarialRegularizer(
             prior, net.code_dim, net.disc_hidden, n_classes if labels else 0, cfg.aae.label_weight, net.disc_noise
         )
-        encoder = build_encoder(cfg, data_dim, image_shape)
-        decoder = build_decoder(cfg, net.code_dim, data_dim, image_shape)
         return initialized(cls(encoder, decoder, regularizer, cfg.recon_loss, labels), cfg)
 
     def phase_parameters(self) -> dict[str, list[nn.Parameter]]:

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aae.config import Config
+from aae.config import Config, SemiSupervisedConfig
 from aae.errors import AAEError
 from aae.models.base import (
     ADVERSARIAL_METRICS,
@@ -28,6 +28,7 @@ from aae.models.base import (
     reconstruction_phase,
 )
 from aae.models.build import build_decoder, build_prior, initialized, network_kwargs
+from aae.models.classifier_terms import frozen_batchnorm_stats, mean_entropy, vat_loss
 from aae.models.supervised import LabelDecoderModel, check_class_labels
 from aae.networks import CategoricalEncoder, Decoder
 from aae.priors import Categorical
@@ -36,7 +37,13 @@ from aae.regularizers import AdversarialRegularizer
 UNSUPERVISED_PHASES = ("recon", "disc", "gen")
 SEMISUPERVISED_PHASES = ("recon", "disc", "gen", "classify")
 CATEGORICAL_METRICS = {"recon_loss": "recon", **ADVERSARIAL_METRICS}
-CLASSIFY_METRICS = {"classify_loss": "classify", "classify_acc": "classify"}
+CLASSIFY_METRICS = {
+    "classify_loss": "classify",
+    "classify_acc": "classify",
+    "vat_loss": "classify",
+    "entropy": "classify",
+    "labeled_recon_loss": "recon",
+}
 
 
 class CategoricalAAE(LabelDecoderModel):
@@ -54,11 +61,14 @@ class CategoricalAAE(LabelDecoderModel):
         category: AdversarialRegularizer,
         style: AdversarialRegularizer,
         recon_loss: str = "mse",
+        terms: SemiSupervisedConfig | None = None,
     ):
         super().__init__()
         self.encoder, self.decoder = encoder, decoder
         self.category, self.style = category, style
         self.recon_loss = recon_loss
+        # the classification phase's terms besides cross-entropy (semi-supervised variants only)
+        self.terms = (terms or SemiSupervisedConfig()) if self.classify else SemiSupervisedConfig()
         self.n_classes = encoder.n_classes
         self.prior = style.prior  # the style prior: what codes z are matched to
 
@@ -76,7 +86,8 @@ class CategoricalAAE(LabelDecoderModel):
         cls, cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None
     ) -> CategoricalAAE:
         k = cls.n_categories(cfg, n_classes)
-        return initialized(cls(*categorical_parts(cfg, data_dim, k, cls.decoder_inputs(cfg, k), image_shape)), cfg)
+        parts = categorical_parts(cfg, data_dim, k, cls.decoder_inputs(cfg, k), image_shape)
+        return initialized(cls(*parts, cfg.recon_loss, cfg.semisupervised), cfg)
 
     def phase_parameters(self) -> dict[str, list[nn.Parameter]]:
         params = {
@@ -110,12 +121,14 @@ class CategoricalAAE(LabelDecoderModel):
     def train_step(self, x, y, optimizers, generator=None, amp: Amp = nullcontext, labeled=None):
         """One mini-batch ``x`` ``(n, d)`` (labels unused) through recon, disc, gen, and, with
         ``classify``, the classification phase on ``labeled = (x_l (m, d), y_l (m,))``."""
-        # (1) reconstruction from [softmax(y), z]
+        # (1) reconstruction from [softmax(y), z] (and of the labeled images from their one-hot label)
         with amp():
             logits, z = self.encoder(x, generator)
             rec = reconstruction_loss(self.decoder, self._decoder_input(logits, z), x, self.recon_loss)
             penalty = self._recon_penalty()
-        reconstruction_phase(rec if penalty is None else rec + penalty, optimizers)
+            rec_l = self._labeled_reconstruction(labeled, generator)
+        extra = [t for t in (penalty, rec_l) if t is not None]
+        reconstruction_phase(rec + sum(extra) if extra else rec, optimizers)
         # (2) regularization: categorical y and Gaussian z, both discriminators then the encoder
         with amp():
             logits, z = self.encoder(x, generator)
@@ -123,25 +136,64 @@ class CategoricalAAE(LabelDecoderModel):
         out = {"recon_loss": rec.detach()}
         if penalty is not None:
             out["head_penalty"] = penalty.detach()
+        if rec_l is not None:
+            out["labeled_recon_loss"] = rec_l.detach() / self.terms.labeled_recon
         out.update(
             adversarial_phases([(self.category, y_soft, None), (self.style, z, None)], optimizers, generator, amp)
         )
         if self.classify:
-            out.update(self._classification(labeled, optimizers, generator, amp))
+            out.update(self._classification(x, labeled, optimizers, generator, amp))
         return out
 
-    def _classification(self, labeled, optimizers, generator, amp: Amp) -> dict[str, torch.Tensor]:
-        """(3) semi-supervised classification: cross-entropy of q(y|x_l) on the labels y_l."""
+    def _labeled_reconstruction(self, labeled, generator) -> torch.Tensor | None:
+        """``terms.labeled_recon`` × the cost of reconstructing x_l from [one-hot y_l, z(x_l)] (or None)."""
+        if not (self.classify and self.terms.labeled_recon > 0 and labeled is not None):
+            return None
+        xl, yl = labeled
+        with self._labeled_pass():
+            _, zl = self.encoder(xl, generator)
+        y = F.one_hot(yl, self.n_classes).to(zl.dtype)
+        return self.terms.labeled_recon * reconstruction_loss(
+            self.decoder, self._one_hot_input(y, zl), xl, self.recon_loss
+        )
+
+    def _one_hot_input(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """The decoder's input for a given (one-hot or soft) y ``(n, K)`` and style z."""
+        return torch.cat([y, z], 1)
+
+    def _labeled_pass(self):
+        """Batch norm on the labeled mini-batch: its running statistics follow it (the paper's
+        training) or not (``terms.labeled_bn_stats = false``)."""
+        return nullcontext() if self.terms.labeled_bn_stats else frozen_batchnorm_stats(self.encoder)
+
+    def _classification(self, x, labeled, optimizers, generator, amp: Amp) -> dict[str, torch.Tensor]:
+        """(3) semi-supervised classification: cross-entropy of q(y|x_l) on the labels y_l, plus the
+        optional VAT and entropy terms on the unlabeled mini-batch ``x``."""
         if labeled is None:
             raise AAEError("the semi-supervised model's train_step needs a labeled mini-batch (labeled=(x, y))")
         xl, yl = labeled
+        t = self.terms
+        out = {}
         with amp():
-            logits_l, _ = self.encoder(xl, generator)
-            ce = F.cross_entropy(logits_l.float(), yl)
+            with self._labeled_pass():
+                logits_l, _ = self.encoder(xl, generator)
+            loss = ce = F.cross_entropy(logits_l.float(), yl)
+            if t.vat_weight > 0 or t.entmin_weight > 0:
+                with frozen_batchnorm_stats(self.encoder):
+                    logits_u, _ = self.encoder(x, generator)
+                    if t.vat_weight > 0:
+                        out["vat_loss"] = vat_loss(
+                            lambda v: self.encoder(v, generator)[0], x, logits_u, t.vat_eps, t.vat_xi, generator
+                        )
+                        loss = loss + t.vat_weight * out["vat_loss"]
+                if t.entmin_weight > 0:
+                    out["entropy"] = mean_entropy(logits_u)
+                    loss = loss + t.entmin_weight * out["entropy"]
         optimizers["classify"].zero_grad(set_to_none=True)
-        ce.backward()
+        loss.backward()
         optimizers["classify"].step()
-        return {"classify_loss": ce.detach(), "classify_acc": (logits_l.detach().argmax(1) == yl).float().mean()}
+        out = {k: v.detach() for k, v in out.items()}
+        return {"classify_loss": ce.detach(), "classify_acc": (logits_l.detach().argmax(1) == yl).float().mean(), **out}
 
     @torch.no_grad()
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
@@ -160,7 +212,7 @@ class CategoricalAAE(LabelDecoderModel):
         if labels is None:
             raise AAEError(f"the {type(self).__name__} decodes a style with a class: pass labels")
         y = F.one_hot(labels.to(z.device).long(), self.n_classes).to(z.dtype)
-        return self.decoder(torch.cat([y, z], 1))
+        return self.decoder(self._one_hot_input(y, z))
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:

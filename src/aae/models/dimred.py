@@ -18,7 +18,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from aae.config import Config
+from aae.config import Config, SemiSupervisedConfig
 from aae.errors import AAEError
 from aae.models.base import Capabilities
 from aae.models.build import initialized
@@ -57,8 +57,9 @@ class DimensionalityReductionAAE(CategoricalAAE):
         head_margin: float = 6.0,
         head_weight: float = 1.0,
         recon_loss: str = "mse",
+        terms: SemiSupervisedConfig | None = None,
     ):
-        super().__init__(encoder, decoder, category, style, recon_loss)
+        super().__init__(encoder, decoder, category, style, recon_loss, terms)
         if learn_heads:
             self.cluster_heads = nn.Parameter(heads.clone())
         else:
@@ -77,7 +78,8 @@ class DimensionalityReductionAAE(CategoricalAAE):
         heads, learn = initial_heads(cfg, k)
         parts = categorical_parts(cfg, data_dim, k, cfg.network.code_dim, image_shape)
         d = cfg.dimred
-        return initialized(cls(*parts, heads, learn, d.head_margin, d.head_weight, cfg.recon_loss), cfg)
+        model = cls(*parts, heads, learn, d.head_margin, d.head_weight, cfg.recon_loss, cfg.semisupervised)
+        return initialized(model, cfg)
 
     def phase_parameters(self) -> dict[str, list[nn.Parameter]]:
         params = super().phase_parameters()
@@ -86,7 +88,9 @@ class DimensionalityReductionAAE(CategoricalAAE):
         return params
 
     def _decoder_input(self, logits: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        y = torch.softmax(logits.float(), 1).to(z.dtype)
+        return self._one_hot_input(torch.softmax(logits.float(), 1).to(z.dtype), z)
+
+    def _one_hot_input(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return y @ self.cluster_heads.to(z.dtype) + z
 
     def head_penalty(self) -> torch.Tensor:

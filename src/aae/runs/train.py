@@ -17,7 +17,7 @@ from aae.config import Config, save_config
 from aae.data import Standardizer, load_splits
 from aae.distributed import World, init_from_env, shutdown
 from aae.errors import AAEError
-from aae.models import build_model, check_config
+from aae.models import Model, build_model, check_config
 from aae.networks import set_standardization
 from aae.runs.evaluate import can_score, error_percent, evaluate, predict_split
 from aae.runs.figures import draw_figures
@@ -99,14 +99,21 @@ def _train(cfg, out, data_dir, resume, overwrite, progress, log, world: World, d
 
     on_main(start_files, world)
 
+    def as_run(m: Model) -> Run:
+        return Run(out, cfg, m, splits.data_dim, splits.n_classes, splits.image_shape, data_meta["data_dir"])
+
     def on_epoch_end(m: dict) -> None:
         if world.is_main:
             if model.capabilities.predicts and can_score(splits):
                 # a learning curve of the classifier (validation only: the test split stays unseen)
-                run = Run(out, cfg, model, splits.data_dim, splits.n_classes, splits.image_shape, data_meta["data_dir"])
-                m["val_error"] = error_percent(predict_split(run, splits, "val"), splits.y_val)
+                m["val_error"] = error_percent(predict_split(as_run(model), splits, "val"), splits.y_val)
+                if trainer.ema is not None:
+                    m["ema_val_error"] = error_percent(
+                        predict_split(as_run(trainer.ema.module), splits, "val"), splits.y_val
+                    )
             write_metrics(out, trainer.history)
-        parts = [f"{k}={m[k]:.4g}" for k in (*model.metrics, "val_error") if k in m and k != "classify_acc"]
+        shown = (*model.metrics, "val_error", "ema_val_error")
+        parts = [f"{k}={m[k]:.4g}" for k in shown if k in m and k != "classify_acc"]
         log(
             f"epoch {m['epoch']}/{cfg.epochs} "
             + " ".join(parts)
@@ -145,8 +152,10 @@ def _train(cfg, out, data_dir, resume, overwrite, progress, log, world: World, d
     if not world.is_main:
         return {}
     save_model(out, model, cfg, data_meta)
-    run = Run(out, cfg, model, splits.data_dim, splits.n_classes, splits.image_shape, data_meta["data_dir"])
+    run = as_run(model)
     summary = evaluate(run, splits)
+    if trainer.ema is not None:  # the averaged weights, beside the trained ones
+        summary.update({f"ema_{k}": v for k, v in evaluate(as_run(trainer.ema.module), splits).items()})
     summary.update(
         train_seconds=trainer.train_seconds,
         epochs=trainer.epoch,

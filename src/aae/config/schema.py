@@ -1,0 +1,177 @@
+"""The config dataclasses: :class:`Config` and its tables."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from aae.config.checks import rules
+from aae.errors import AAEError
+
+
+@dataclass
+class OptimConfig:
+    """One phase's optimizer: ``sgd`` (with momentum) or ``adam``."""
+
+    name: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.9
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    weight_decay: float = 0.0
+
+
+def default_optimizers() -> dict[str, OptimConfig]:
+    """The paper appendix's optimizers for the phases of every model here.
+
+    ``recon`` updates encoder and decoder on the reconstruction cost, ``disc`` the
+    discriminators, ``gen`` the encoder against them, ``classify`` q(y|x) on labeled examples.
+    A model uses the entries of its own phases; a new phase adds its entry (``[optim.NAME]``).
+    """
+    return {
+        "recon": OptimConfig("sgd", 0.01, 0.9),
+        "disc": OptimConfig("sgd", 0.1, 0.1),
+        "gen": OptimConfig("sgd", 0.1, 0.1),
+        "classify": OptimConfig("sgd", 0.1, 0.9),
+    }
+
+
+@dataclass
+class ScheduleConfig:
+    """Learning-rate schedule applied to every phase, stepped once per epoch.
+
+    ``constant``; ``step`` (multiply by ``gamma`` at each epoch in ``milestones``);
+    ``exponential`` (multiply by ``gamma`` every epoch).
+    """
+
+    kind: str = "constant"
+    milestones: list[int] = field(default_factory=list)
+    gamma: float = 0.1
+
+
+@dataclass
+class NetworkConfig:
+    """Sizes and kinds of the encoder, decoder and discriminator networks."""
+
+    code_dim: int = 2
+    encoder: str = "deterministic"  # deterministic | gaussian | universal
+    noise_dim: int = 0  # noise inputs of the universal encoder
+    arch: str = "mlp"  # mlp | conv (encoders and decoder of every model; images only; discriminators stay MLPs)
+    hidden: list[int] = field(default_factory=lambda: [1000, 1000])  # mlp encoder; decoder mirrors it
+    channels: list[int] = field(default_factory=lambda: [32, 64, 128])  # conv: per stride-2 layer; decoder mirrors
+    disc_hidden: list[int] = field(default_factory=lambda: [1000, 1000])
+    output: str = "sigmoid"  # decoder output: sigmoid (data in [0, 1]) | linear
+    init_std: float = 0.0  # > 0: weights N(0, init_std²) as in the paper; 0: PyTorch default
+    dropout: float = 0.0
+    batchnorm: bool = False  # batch normalization before every hidden ReLU of the encoder and decoder (MLP or conv)
+    input_noise: float = 0.0  # std of Gaussian noise added to the encoder's input while training
+    disc_noise: float = 0.0  # std of Gaussian noise on every discriminator input, prior samples and codes alike
+    n_clusters: int = 0  # categorical models: size of the categorical code y (0: number of classes)
+
+
+@dataclass
+class DataConfig:
+    """Which data set and how it is split."""
+
+    dataset: str = "mnist"  # mnist | fashion-mnist | svhn | svhn+extra | tfd | path/to/file.npz or .npy
+    validation: int = 10000  # training images held out for validation (tfd: its fold decides)
+    fold: int = 0  # tfd: which of the 5 official folds (0-4)
+    n_labeled: int = -1  # labels kept for label-informed training (-1: all), class-balanced by seed
+    # per-pixel (x - mean) / std with the training split's statistics (saved with the weights);
+    # needs network.output="linear"; samples, reconstructions and figures are mapped back to [0, 1]
+    standardize: bool = False
+
+
+@dataclass
+class AAEConfig:
+    """Model ``aae``: label-informed regularization (paper §2.3)."""
+
+    use_labels: bool = False  # the discriminator also sees a one-hot label (-1: an extra "no label" input)
+    label_weight: float = 1.0  # weight of a labeled example in the adversarial losses
+
+
+@dataclass
+class WAEConfig:
+    """Model ``wae`` (WAE-MMD): reconstruction + ``weight`` · MMD²(q(z), p(z))."""
+
+    weight: float = 10.0  # λ
+    kernel: str = "imq"  # imq (inverse multiquadratics) | rbf (Gaussian)
+    scales: list[float] = field(default_factory=lambda: [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0])  # C = 2·d·σ²·s
+    closed_form: bool = False  # rbf + Gaussian / mixture prior: exact prior-side kernel expectations
+
+
+@dataclass
+class VAEConfig:
+    """Model ``vae``: reconstruction + ``kl_weight`` · KL(q(z|x) || p(z)); needs a Gaussian encoder."""
+
+    kl_weight: float = 1.0  # 1: the ELBO
+
+
+@dataclass
+class SemiSupervisedConfig:
+    """Models ``semisupervised`` and ``dimred``: what the classification phase does besides the
+    paper's cross-entropy on labeled examples (all off by default: the paper's model)."""
+
+    labeled_bn_stats: bool = True  # the labeled mini-batch updates batch norm's running statistics
+    labeled_recon: float = 0.0  # weight of reconstructing labeled images from their true one-hot label
+    vat_weight: float = 0.0  # weight of virtual adversarial training on the unlabeled mini-batch
+    vat_eps: float = 2.0  # L2 norm of the adversarial perturbation, in data units
+    vat_xi: float = 1e-6  # finite-difference step of VAT's power iteration
+    entmin_weight: float = 0.0  # weight of the entropy of q(y|x) on the unlabeled mini-batch
+
+
+@dataclass
+class DimredConfig:
+    """Models ``dimred`` and ``dimred-clustering`` (paper §7): representation W_C·y + z."""
+
+    heads: str = "learned"  # learned | identity
+    head_scale: float = 10.0  # identity heads: W_C = head_scale·I (needs code_dim = number of clusters)
+    head_margin: float = 6.0  # learned heads: penalty on pairwise head distances below this threshold η
+    head_weight: float = 1.0  # weight of that penalty in the reconstruction phase
+
+
+@dataclass
+class Config:
+    """Everything that defines a training run."""
+
+    name: str = "custom"
+    # aae | autoencoder | wae | vae | supervised | semisupervised | clustering | dimred | dimred-clustering
+    model: str = "aae"
+    data: DataConfig = field(default_factory=DataConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    prior: dict[str, Any] = field(default_factory=lambda: {"name": "gaussian", "std": 1.0})
+    recon_loss: str = "mse"  # mse (squared L2) | l1 | bce
+    optim: dict[str, OptimConfig] = field(default_factory=default_optimizers)  # one optimizer per phase
+    labeled_batch_size: int = 0  # mini-batch of labeled examples for a classification phase (0: batch_size)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    epochs: int = 20
+    batch_size: int = 100
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    precision: str = "float32"  # float32 | bf16 (autocast forward passes; float32 master weights)
+    threads: int = 0  # CPU threads for torch (0: leave torch's choice)
+    checkpoint_every: int = 0  # also write the training state every N steps (0: at epoch ends only)
+    on_nan: str = "stop"  # stop | rollback (reload the last checkpoint, halve every learning rate)
+    ema: float = 0.0  # > 0: also evaluate an exponential moving average of the weights with this decay per step
+    # settings of one model family each
+    aae: AAEConfig = field(default_factory=AAEConfig)
+    wae: WAEConfig = field(default_factory=WAEConfig)
+    vae: VAEConfig = field(default_factory=VAEConfig)
+    semisupervised: SemiSupervisedConfig = field(default_factory=SemiSupervisedConfig)
+    dimred: DimredConfig = field(default_factory=DimredConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def validate(self) -> Config:
+        """Check every value (ranges and choices); raise :class:`AAEError` naming the first bad one.
+
+        What needs the model registry, the prior or the data (a model name, prior parameters,
+        sizes against the number of classes) is checked by ``aae.models.check_config`` and
+        when the model is built, still before a run writes anything.
+        """
+        for key, value, rule in rules(self):
+            problem = rule(value)
+            if problem:
+                raise AAEError(f"config key {key!r}: {value!r} {problem}")
+        return self

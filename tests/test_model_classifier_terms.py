@@ -1,0 +1,56 @@
+"""The extra terms of the classification phase (aae.models.classifier_terms)."""
+
+import torch
+
+from aae.models.classifier_terms import frozen_batchnorm_stats, mean_entropy, vat_loss
+
+
+def test_vat_finds_the_most_sensitive_direction_of_a_linear_classifier():
+    """For q(y|x) = softmax(Wx) with two classes, the output changes fastest along w1 - w0; a
+    perturbation there of norm eps costs much more than a random one of the same norm."""
+    torch.manual_seed(0)
+    w = torch.zeros(2, 10)
+    w[1, 3] = 4.0  # only feature 3 matters
+    x = torch.zeros(64, 10)
+
+    def logits_of(v):
+        return v @ w.T
+
+    g = torch.Generator().manual_seed(0)
+    lds = vat_loss(logits_of, x, logits_of(x), eps=0.5, xi=1e-3, generator=g)
+    p = torch.softmax(logits_of(x), 1)
+    step = torch.zeros(10)
+    step[3] = 0.5  # the worst case: the whole norm on feature 3
+    worst = torch.nn.functional.kl_div(torch.log_softmax(logits_of(x + step), 1), p, reduction="batchmean")
+    torch.testing.assert_close(lds, worst, rtol=1e-3, atol=1e-6)
+    random_dir = torch.randn(10, generator=g)
+    random_dir = 0.5 * random_dir / random_dir.norm()
+    other = torch.nn.functional.kl_div(torch.log_softmax(logits_of(x + random_dir), 1), p, reduction="batchmean")
+    assert float(lds) > 3 * float(other)
+
+
+def test_vat_grows_with_eps_and_is_differentiable():
+    lin = torch.nn.Linear(5, 3)
+    x = torch.rand(8, 5)
+    sizes = [
+        float(vat_loss(lin, x, lin(x), eps=e, generator=torch.Generator().manual_seed(0)).detach()) for e in (0.1, 1, 3)
+    ]
+    assert 0 <= sizes[0] < sizes[1] < sizes[2]
+    loss = vat_loss(lin, x, lin(x), eps=1.0, generator=torch.Generator().manual_seed(0))
+    loss.backward()
+    assert lin.weight.grad is not None and float(lin.weight.grad.abs().sum()) > 0
+
+
+def test_mean_entropy():
+    uniform = torch.zeros(4, 10)
+    torch.testing.assert_close(mean_entropy(uniform), torch.log(torch.tensor(10.0)))
+    assert float(mean_entropy(torch.tensor([[100.0, 0.0, 0.0]]))) < 1e-6
+
+
+def test_frozen_batchnorm_stats_normalizes_with_the_batch_but_keeps_the_running_ones():
+    bn = torch.nn.BatchNorm1d(3).train()
+    before = bn.running_mean.clone()
+    with frozen_batchnorm_stats(bn):
+        out = bn(torch.rand(16, 3) + 5)
+    assert torch.equal(bn.running_mean, before) and bn.momentum == 0.1
+    torch.testing.assert_close(out.mean(0), torch.zeros(3), atol=1e-5, rtol=0)
