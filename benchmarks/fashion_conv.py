@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from classification_results import machine
+from core_results import machine
 
 #: (task, preset, metric reported, what it means)
 TASKS = [

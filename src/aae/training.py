@@ -166,7 +166,7 @@ class Trainer:
                 phase = self.model.metrics.get(key, next(iter(self.optimizers)))
                 fault = NumericalFault(
                     f"{key} became {float(stacked[row, col])} in the '{phase}' phase at step {step} "
-                    f"(epoch {self.epoch + 1}); lower that phase's learning rate (--set {phase}.lr=...) "
+                    f"(epoch {self.epoch + 1}); lower that phase's learning rate (--set optim.{phase}.lr=...) "
                     "or train with --set on_nan=rollback",
                     phase,
                     step,

@@ -42,7 +42,12 @@ class Autoencoder(Model):
         prior = build_prior(cfg)
         encoder = build_encoder(cfg, data_dim, image_shape)
         decoder = build_decoder(cfg, cfg.network.code_dim, data_dim, image_shape)
-        return initialized(cls(encoder, decoder, prior, cfg.recon_loss), cfg)
+        return initialized(cls.assemble(cfg, encoder, decoder, prior), cfg)
+
+    @classmethod
+    def assemble(cls, cfg: Config, encoder: Encoder, decoder: Decoder, prior: Prior) -> Autoencoder:
+        """The model from its parts (subclasses with more parts build them here)."""
+        return cls(encoder, decoder, prior, cfg.recon_loss)
 
     def phase_parameters(self) -> dict[str, list[nn.Parameter]]:
         return {"recon": [*self.encoder.parameters(), *self.decoder.parameters()]}

@@ -18,7 +18,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from aae.config import Config, SemiSupervisedConfig
+from aae.config import Config
 from aae.errors import AAEError
 from aae.models.base import Capabilities
 from aae.models.build import initialized
@@ -32,8 +32,6 @@ from aae.models.categorical import (
     n_clusters,
     one_per_class,
 )
-from aae.networks import CategoricalEncoder, Decoder
-from aae.regularizers import AdversarialRegularizer
 
 
 class DimensionalityReductionAAE(CategoricalAAE):
@@ -48,18 +46,17 @@ class DimensionalityReductionAAE(CategoricalAAE):
 
     def __init__(
         self,
-        encoder: CategoricalEncoder,
-        decoder: Decoder,
-        category: AdversarialRegularizer,
-        style: AdversarialRegularizer,
+        *parts: nn.Module,
         heads: torch.Tensor,
         learn_heads: bool = True,
         head_margin: float = 6.0,
         head_weight: float = 1.0,
-        recon_loss: str = "mse",
-        terms: SemiSupervisedConfig | None = None,
+        **kwargs,
     ):
-        super().__init__(encoder, decoder, category, style, recon_loss, terms)
+        """``parts`` and ``kwargs`` as :class:`CategoricalAAE` takes them; ``heads`` W_C ``(K, n)`` the
+        starting cluster heads, trained when ``learn_heads`` with the penalty's ``head_margin`` η
+        and ``head_weight``."""
+        super().__init__(*parts, **kwargs)
         if learn_heads:
             self.cluster_heads = nn.Parameter(heads.clone())
         else:
@@ -78,7 +75,10 @@ class DimensionalityReductionAAE(CategoricalAAE):
         heads, learn = initial_heads(cfg, k)
         parts = categorical_parts(cfg, data_dim, k, cfg.network.code_dim, image_shape)
         d = cfg.dimred
-        model = cls(*parts, heads, learn, d.head_margin, d.head_weight, cfg.recon_loss, cfg.semisupervised)
+        model = cls(
+            *parts, heads=heads, learn_heads=learn, head_margin=d.head_margin, head_weight=d.head_weight,
+            recon_loss=cfg.recon_loss, terms=cfg.semisupervised,
+        )  # fmt: skip
         return initialized(model, cfg)
 
     def phase_parameters(self) -> dict[str, list[nn.Parameter]]:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from contextlib import nullcontext
 from typing import ClassVar
 
 from aae.config import Config
 from aae.models.autoencoder import Autoencoder
 from aae.models.base import Amp, reconstruction_loss, reconstruction_phase
-from aae.models.build import build_decoder, build_encoder, build_prior, initialized
 from aae.networks import Decoder, Encoder
 from aae.priors import Prior
 from aae.regularizers import PenaltyRegularizer
@@ -37,13 +35,8 @@ class PenaltyAutoencoder(Autoencoder):
         raise NotImplementedError
 
     @classmethod
-    def from_config(
-        cls, cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None
-    ) -> PenaltyAutoencoder:
-        prior = build_prior(cfg)
-        encoder = build_encoder(cfg, data_dim, image_shape)
-        decoder = build_decoder(cfg, cfg.network.code_dim, data_dim, image_shape)
-        return initialized(cls(encoder, decoder, prior, cls.make_regularizer(cfg, prior), cfg.recon_loss), cfg)
+    def assemble(cls, cfg: Config, encoder: Encoder, decoder: Decoder, prior: Prior) -> PenaltyAutoencoder:
+        return cls(encoder, decoder, prior, cls.make_regularizer(cfg, prior), cfg.recon_loss)
 
     def train_step(self, x, y, optimizers, generator=None, amp: Amp = nullcontext, labeled=None):
         reg = self.regularizer
