@@ -301,3 +301,36 @@ def test_report_command_writes_the_page(tiny_npz, tmp_path):
     page = (out / "report.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "recon_mse" in page
     assert main(["report", str(out), "-o", str(tmp_path / "r.txt")]) == 2
+
+
+def old_layout(cfg: dict) -> dict:
+    """A config dict as versions before the per-family tables wrote it."""
+    old = {k: v for k, v in cfg.items() if k not in ("optim", "aae", "wae", "vae", "semisupervised", "dimred")}
+    old.update({phase: o for phase, o in cfg["optim"].items()})
+    old["regularize"] = cfg["model"] != "autoencoder"
+    old["regularizer"] = {"wae": "mmd", "vae": "kl"}.get(cfg["model"], "adversarial")
+    old["model"] = "aae" if cfg["model"] in ("autoencoder", "wae", "vae") else cfg["model"]
+    old["mmd_lambda"], old["mmd_kernel"] = cfg["wae"]["weight"], cfg["wae"]["kernel"]
+    old["use_labels"], old["kl_weight"] = cfg["aae"]["use_labels"], cfg["vae"]["kl_weight"]
+    return old
+
+
+@pytest.mark.parametrize("model", ["wae", "autoencoder"])
+def test_runs_written_in_the_old_config_layout_load_and_resume(tiny_npz, tmp_path, capsys, model):
+    out = tmp_path / "run"
+    assert train(tiny_npz, out, "--set", f"model={model}", "--set", "wae.weight=3") == 0
+    new = tmp_path / "new.npy"
+    assert main(["sample", str(out), "-n", "5", "-o", str(new)]) == 0
+    for name in ("model.json", "config.json"):
+        desc = json.loads((out / name).read_text())
+        if name == "model.json":
+            desc["config"] = old_layout(desc["config"])
+        else:
+            desc = old_layout(desc)
+        (out / name).write_text(json.dumps(desc))
+    old = tmp_path / "old.npy"
+    assert main(["sample", str(out), "-n", "5", "-o", str(old)]) == 0
+    np.testing.assert_array_equal(np.load(new), np.load(old))
+    assert main(["train", "--resume", str(out), "--epochs", "3", "--quiet"]) == 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["model"] == model and cfg["wae"]["weight"] == 3 and "regularizer" not in cfg

@@ -1,7 +1,10 @@
 """Model ``clustering`` (aae.models.clustering)."""
 
+import math
+
 import torch
 
+from aae.classification import cluster_labels, majority_labels
 from aae.models import build_model
 from model_helpers import one_step
 from model_helpers import tiny_categorical as tiny_cat
@@ -15,3 +18,28 @@ def test_clustering_has_no_classification_phase_and_k_clusters():
     assert model.predict_proba(torch.rand(5, 20)).shape == (5, 7)
     assert model.heads().shape == (7, 20)
     assert model.sample(3, torch.Generator().manual_seed(0), labels=torch.tensor([0, 6, 2])).shape == (3, 20)
+
+
+def test_balance_term_spreads_a_collapsed_batch_over_the_clusters():
+    """With every example in one cluster the balance term is log K and its gradient moves mass to
+    the empty clusters; a confident, even batch costs nothing."""
+    cfg = tiny_cat("clustering", n_clusters=4)
+    cfg.clustering.balance_weight, cfg.clustering.sharpness_weight = 1.0, 0.5
+    model = build_model(cfg, 20, 4)
+    collapsed = torch.tensor([[0.97, 0.01, 0.01, 0.01]] * 8, requires_grad=True)
+    cost = model._balance(collapsed)
+    assert float(cost.detach()) > 0.9 * math.log(4)
+    cost.backward()
+    assert collapsed.grad[:, 0].mean() > 0 > collapsed.grad[:, 1:].mean()  # descent lowers cluster 0
+    even = torch.eye(4).repeat(2, 1)
+    assert float(model._balance(even)) < 1e-6
+    _, order, metrics = one_step(model, cfg)
+    assert order == ["recon", "disc", "gen"] and "balance_loss" in metrics
+
+
+def test_majority_vote_names_clusters_by_their_members():
+    proba = torch.tensor([[0.9, 0.1, 0.0], [0.6, 0.4, 0.0], [0.55, 0.45, 0.0], [0.2, 0.8, 0.0], [0.3, 0.3, 0.4]])
+    y = torch.tensor([1, 0, 0, 2, 1])
+    # the most confident member of cluster 0 is labeled 1; its majority is 0
+    assert cluster_labels(proba, y).tolist() == [1, 2, 1]
+    assert majority_labels(proba, y).tolist() == [0, 2, 1]

@@ -2,7 +2,8 @@
 
 ``<name>.safetensors`` holds the tensors; ``<name>.json`` holds the config, metadata and the
 sha256 of the tensor file, checked on load. Each file is written to a temporary file in
-the same folder, fsynced and renamed, so a crash leaves the previous version intact.
+the same folder, fsynced and renamed, so a crash leaves the previous version intact. The
+files get the permissions the umask gives any new file (``0o666 & ~umask``, e.g. ``0o644``).
 """
 
 from __future__ import annotations
@@ -24,8 +25,25 @@ from aae.errors import AAEError
 FORMAT = "aae-checkpoint-1"
 
 
+def _umask() -> int:
+    """The process's umask: from /proc on Linux, else by setting it and setting it back."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file + fsync + rename.
+
+    The file ends up with mode ``0o666 & ~umask``, as ``open(path, "w")`` would create it
+    (``mkstemp`` makes its temporary file 0o600, private to the owner).
 
     On failure (disk full, permissions) the temporary file is removed, ``path`` keeps its
     previous content, and :class:`AAEError` names the file and the reason.
@@ -35,6 +53,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(fd, 0o666 & ~_umask())
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

@@ -42,6 +42,20 @@ def cluster_labels(proba_val: torch.Tensor, y_val: torch.Tensor) -> torch.Tensor
     return y_val[proba_val.argmax(0)]
 
 
+def majority_labels(proba_val: torch.Tensor, y_val: torch.Tensor) -> torch.Tensor:
+    """Label of each cluster: the most frequent label of the validation examples assigned to it. ``(K,)``.
+
+    Beside the paper's protocol (:func:`cluster_labels`), where one wrong most-confident example
+    mislabels its whole cluster. A cluster no validation example falls in takes its most
+    confident example's label.
+    """
+    fallback = cluster_labels(proba_val, y_val)
+    n_classes, k = int(y_val.max()) + 1, proba_val.shape[1]
+    counts = torch.zeros(k, n_classes, dtype=torch.long)
+    counts.index_put_((proba_val.argmax(1), y_val), torch.ones(len(y_val), dtype=torch.long), accumulate=True)
+    return torch.where(counts.sum(1) > 0, counts.argmax(1), fallback)
+
+
 def predict_labels(proba: torch.Tensor, mapping: torch.Tensor | None = None) -> torch.Tensor:
     """Predicted class of each row of ``proba`` ``(n, K)``: argmax, through ``mapping`` ``(K,)`` if given."""
     pred = proba.argmax(1)

@@ -196,24 +196,40 @@ class Trainer:
         on_epoch_end: Callable[[dict], None] | None = None,
         on_checkpoint: Callable[[Trainer], None] | None = None,
         checkpoint_every: int = 0,
+        checkpoint_minutes: float = 0.0,
     ) -> bool:
         """Train until ``epoch == epochs``. Returns False if stopped early by ``stop_requested``.
 
         ``on_checkpoint(self)`` is called every ``checkpoint_every`` steps (0: never mid-epoch),
-        after each epoch (after ``on_epoch_end(metrics)``) and before an early stop; the
-        state it sees has passed the NaN check.
+        once ``checkpoint_minutes`` of training have passed since the last checkpoint (0: never
+        mid-epoch), after each epoch (after ``on_epoch_end(metrics)``) and before an early
+        stop; the state it sees has passed the NaN check.
         """
+        self._last_checkpoint = time.monotonic()
         while self.epoch < epochs:
-            if not self._run_epoch(progress, on_checkpoint, checkpoint_every):
+            if not self._run_epoch(progress, on_checkpoint, checkpoint_every, checkpoint_minutes):
                 return False
             if on_epoch_end is not None:
                 on_epoch_end(self.history[-1])
             if on_checkpoint is not None:
                 self.check_finite()
                 on_checkpoint(self)
+                self._last_checkpoint = time.monotonic()
         return True
 
-    def _run_epoch(self, progress, on_checkpoint, checkpoint_every) -> bool:
+    def _minutes_due(self, minutes: float) -> bool:
+        """``minutes`` of training have passed since the last checkpoint (the same answer on every process)."""
+        if minutes <= 0:
+            return False
+        if not self.world.distributed:
+            return time.monotonic() - self._last_checkpoint >= 60 * minutes
+        if self.step % 16:  # every process asks at the same steps; the clock of process 0 decides
+            return False
+        late = torch.tensor([time.monotonic() - self._last_checkpoint >= 60 * minutes], dtype=torch.int32)
+        late = late.to(self.x.device) * int(self.world.is_main)
+        return bool(any_process(late, self.world).item())
+
+    def _run_epoch(self, progress, on_checkpoint, checkpoint_every, checkpoint_minutes=0.0) -> bool:
         self.model.train()
         lrs = self._set_lr()
         bs, n_batches = self.cfg.batch_size, self.n_batches
@@ -255,12 +271,17 @@ class Trainer:
                 # ends scan them
                 self.check_finite(weights=False)
             if progress and (i % 50 == 0 or i == n_batches - 1):
-                bar.set_postfix({k: f"{float(v) / (i + 1):.4g}" for k, v in self._sums.items()}, refresh=False)
-            due = checkpoint_every and self.step % checkpoint_every == 0 and self.batch < n_batches
+                # the main loss of each phase, short, so that the bar keeps its width
+                bar.set_postfix_str(self._postfix(i + 1, bar), refresh=False)
+            due = on_checkpoint is not None and self.batch < n_batches
+            due = due and (
+                bool(checkpoint_every and self.step % checkpoint_every == 0) or self._minutes_due(checkpoint_minutes)
+            )
             if on_checkpoint is not None and (self.stop_requested or due):
                 self._epoch_seconds += time.perf_counter() - t0
                 self.check_finite()
                 on_checkpoint(self)
+                self._last_checkpoint = time.monotonic()
                 t0 = time.perf_counter()
             if self.stop_requested:
                 bar.close()
@@ -281,6 +302,27 @@ class Trainer:
         out.update(epoch=self.epoch, step=self.step, seconds=seconds, samples_per_second=n_batches * bs / seconds)
         self.history.append(out)
         return True
+
+    def _postfix(self, batches: int, bar: tqdm) -> str:
+        """The progress bar's readout: the first declared metric of each phase, 3 significant digits.
+
+        Phases that would squeeze the bar below 30 columns are left out (every metric is in the
+        per-epoch line and in metrics.jsonl).
+        """
+        shown: dict[str, str] = {}
+        for key, phase in self.model.metrics.items():
+            if phase not in shown and key in self._sums:
+                shown[phase] = key
+        items = [f"{phase}={float(self._sums[k]) / batches:#.3g}" for phase, k in shown.items()]
+        fmt = bar.format_dict
+        if not fmt.get("ncols"):
+            return " ".join(items)
+        # the line without readout has a bar of 10 columns when no width is given
+        rest = len(bar.format_meter(**{**fmt, "ncols": None, "postfix": None})) - 10
+        budget = fmt["ncols"] - rest - 30 - len(", ")
+        while items and len(" ".join(items)) > budget:
+            items.pop()
+        return " ".join(items)
 
     def _labeled_order(self, n_batches: int) -> torch.Tensor | None:
         """Indices of the labeled examples for this epoch's ``n_batches`` labeled mini-batches.

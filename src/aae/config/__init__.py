@@ -24,6 +24,7 @@ from aae.config.checks import (
 from aae.config.files import apply_overrides, from_dict, load_config_file, parse_value, save_config, upgrade
 from aae.config.schema import (
     AAEConfig,
+    ClusteringConfig,
     Config,
     DataConfig,
     DimredConfig,
@@ -48,6 +49,7 @@ __all__ = [
     "RECON_LOSSES",
     "SCHEDULES",
     "AAEConfig",
+    "ClusteringConfig",
     "Config",
     "DataConfig",
     "DimredConfig",

@@ -121,6 +121,15 @@ class SemiSupervisedConfig:
 
 
 @dataclass
+class ClusteringConfig:
+    """Models with a categorical code y (clustering above all): batch-level terms added to the
+    encoder's adversarial cost, against clusters falling out of use (all off by default)."""
+
+    balance_weight: float = 0.0  # × (log K − entropy of the batch-mean q(y|x)): keeps every cluster in use
+    sharpness_weight: float = 0.0  # × mean entropy of q(y|x): confident assignments
+
+
+@dataclass
 class DimredConfig:
     """Models ``dimred`` and ``dimred-clustering`` (paper §7): representation W_C·y + z."""
 
@@ -151,6 +160,7 @@ class Config:
     precision: str = "float32"  # float32 | bf16 (autocast forward passes; float32 master weights)
     threads: int = 0  # CPU threads for torch (0: leave torch's choice)
     checkpoint_every: int = 0  # also write the training state every N steps (0: at epoch ends only)
+    checkpoint_minutes: float = 5.0  # also write the training state every so many minutes of training (0: off)
     on_nan: str = "stop"  # stop | rollback (reload the last checkpoint, halve every learning rate)
     ema: float = 0.0  # > 0: also evaluate an exponential moving average of the weights with this decay per step
     # settings of one model family each
@@ -158,6 +168,7 @@ class Config:
     wae: WAEConfig = field(default_factory=WAEConfig)
     vae: VAEConfig = field(default_factory=VAEConfig)
     semisupervised: SemiSupervisedConfig = field(default_factory=SemiSupervisedConfig)
+    clustering: ClusteringConfig = field(default_factory=ClusteringConfig)
     dimred: DimredConfig = field(default_factory=DimredConfig)
 
     def to_dict(self) -> dict[str, Any]:

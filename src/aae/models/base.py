@@ -207,6 +207,7 @@ def adversarial_phases(
     optimizers: Optimizers,
     generator: torch.Generator | None,
     amp: Amp,
+    extra: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """The regularization phase for one or more (regularizer, codes, labels) triples.
 
@@ -214,6 +215,7 @@ def adversarial_phases(
     detached codes, then the encoder (optimizer ``gen``) learns to fool all of them at once.
     The codes must have been computed under ``amp()`` with the encoder's graph attached;
     labels (``(n,)``, -1 = unlabeled) go to label-informed regularizers, None otherwise.
+    ``extra`` (a scalar computed from the same codes) is added to the encoder's cost.
     Returns the :data:`ADVERSARIAL_METRICS`.
     """
     with amp():
@@ -228,6 +230,8 @@ def adversarial_phases(
     try:
         with amp():
             g_loss = sum(reg.generator_loss(z, y, generator) for reg, z, y in triples)
+            if extra is not None:
+                g_loss = g_loss + extra
         optimizers["gen"].zero_grad(set_to_none=True)
         g_loss.backward()
         optimizers["gen"].step()

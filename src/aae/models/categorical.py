@@ -9,6 +9,7 @@ unsupervised clusters.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from contextlib import nullcontext
 from typing import ClassVar
@@ -17,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aae.config import Config, SemiSupervisedConfig
+from aae.config import ClusteringConfig, Config, SemiSupervisedConfig
 from aae.errors import AAEError
 from aae.models.base import (
     ADVERSARIAL_METRICS,
@@ -36,7 +37,7 @@ from aae.regularizers import AdversarialRegularizer
 
 UNSUPERVISED_PHASES = ("recon", "disc", "gen")
 SEMISUPERVISED_PHASES = ("recon", "disc", "gen", "classify")
-CATEGORICAL_METRICS = {"recon_loss": "recon", **ADVERSARIAL_METRICS}
+CATEGORICAL_METRICS = {"recon_loss": "recon", **ADVERSARIAL_METRICS, "balance_loss": "gen"}
 CLASSIFY_METRICS = {
     "classify_loss": "classify",
     "classify_acc": "classify",
@@ -62,6 +63,7 @@ class CategoricalAAE(LabelDecoderModel):
         style: AdversarialRegularizer,
         recon_loss: str = "mse",
         terms: SemiSupervisedConfig | None = None,
+        clusters: ClusteringConfig | None = None,
     ):
         super().__init__()
         self.encoder, self.decoder = encoder, decoder
@@ -69,6 +71,7 @@ class CategoricalAAE(LabelDecoderModel):
         self.recon_loss = recon_loss
         # the classification phase's terms besides cross-entropy (semi-supervised variants only)
         self.terms = (terms or SemiSupervisedConfig()) if self.classify else SemiSupervisedConfig()
+        self.clusters = clusters or ClusteringConfig()  # batch-level terms of the adversarial phase
         self.n_classes = encoder.n_classes
         self.prior = style.prior  # the style prior: what codes z are matched to
 
@@ -87,7 +90,7 @@ class CategoricalAAE(LabelDecoderModel):
     ) -> CategoricalAAE:
         k = cls.n_categories(cfg, n_classes)
         parts = categorical_parts(cfg, data_dim, k, cls.decoder_inputs(cfg, k), image_shape)
-        return initialized(cls(*parts, cfg.recon_loss, cfg.semisupervised), cfg)
+        return initialized(cls(*parts, cfg.recon_loss, cfg.semisupervised, cfg.clustering), cfg)
 
     def phase_parameters(self) -> dict[str, list[nn.Parameter]]:
         params = {
@@ -138,12 +141,27 @@ class CategoricalAAE(LabelDecoderModel):
             out["head_penalty"] = penalty.detach()
         if rec_l is not None:
             out["labeled_recon_loss"] = rec_l.detach() / self.terms.labeled_recon
-        out.update(
-            adversarial_phases([(self.category, y_soft, None), (self.style, z, None)], optimizers, generator, amp)
-        )
+        balance = self._balance(y_soft)
+        triples = [(self.category, y_soft, None), (self.style, z, None)]
+        out.update(adversarial_phases(triples, optimizers, generator, amp, balance))
+        if balance is not None:
+            out["balance_loss"] = balance.detach()
         if self.classify:
             out.update(self._classification(x, labeled, optimizers, generator, amp))
         return out
+
+    def _balance(self, y_soft: torch.Tensor) -> torch.Tensor | None:
+        """The batch-level terms of ``clustering`` (or None): ``balance_weight`` × (log K − H(mean_batch q(y|x)))
+        keeps every cluster in use (as CatGAN and IMSAT do), ``sharpness_weight`` × the mean H(q(y|x))
+        makes each assignment confident. Both in nats, 0 at their optimum."""
+        c = self.clusters
+        if c.balance_weight == 0 and c.sharpness_weight == 0:
+            return None
+        log_q = torch.log(y_soft.clamp_min(1e-12))
+        mean = y_soft.mean(0)
+        spread = math.log(self.n_classes) + (mean * torch.log(mean.clamp_min(1e-12))).sum()
+        sharp = -(y_soft * log_q).sum(1).mean()
+        return c.balance_weight * spread + c.sharpness_weight * sharp
 
     def _labeled_reconstruction(self, labeled, generator) -> torch.Tensor | None:
         """``terms.labeled_recon`` × the cost of reconstructing x_l from [one-hot y_l, z(x_l)] (or None)."""

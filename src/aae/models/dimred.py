@@ -77,7 +77,7 @@ class DimensionalityReductionAAE(CategoricalAAE):
         d = cfg.dimred
         model = cls(
             *parts, heads=heads, learn_heads=learn, head_margin=d.head_margin, head_weight=d.head_weight,
-            recon_loss=cfg.recon_loss, terms=cfg.semisupervised,
+            recon_loss=cfg.recon_loss, terms=cfg.semisupervised, clusters=cfg.clustering,
         )  # fmt: skip
         return initialized(model, cfg)
 
