@@ -77,3 +77,17 @@ def test_registry_refuses_unknown_models_and_missing_optimizers():
     del cfg.optim["classify"]
     with pytest.raises(AAEError, match=r"phase\(s\) \['classify'\].*optim.classify"):
         check_config(cfg)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_variant_is_a_file_a_preset_and_a_test(name):
+    """A model variant is one module of aae.models, at least one preset and its own test file."""
+    from pathlib import Path
+
+    from aae.presets import PRESETS
+
+    module = model_class(name).__module__
+    assert module.startswith("aae.models.") and module.count(".") == 2
+    assert any(p.make().model == name for p in PRESETS.values())
+    test_file = Path(__file__).parent / f"test_model_{module.rsplit('.', 1)[1]}.py"
+    assert test_file.is_file(), test_file
