@@ -9,18 +9,28 @@
   (a leading ``~`` keeps the last dotted part only, as in Sphinx). The hook runs on the
   rendered HTML, after mkdocstrings and before the search index is built, so neither the
   pages nor the search show the roles.
+- ``on_page_markdown``: a page holding the marker ``<!-- aae-cli-reference -->`` (the
+  command-line page) gets, in its place, the ``--help`` of ``aae`` and of every subcommand,
+  rendered from ``aae.cli.build_parser()`` when the site is built, so the reference cannot
+  drift from the parser.
 """
 
 from __future__ import annotations
 
+import argparse
 import html
+import os
 import re
+import sys
 from pathlib import Path
 
 from mkdocs.structure.files import File
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
+
+CLI_MARKER = "<!-- aae-cli-reference -->"
+HELP_COLUMNS = 100  # the width argparse wraps the help to
 
 ROLES = r"(?::py)?:(?:class|func|meth|attr|mod|data|exc|obj|const|type|ref)"
 # as rendered by Markdown (the backticks became <code>) and as left in code or plain text
@@ -61,3 +71,42 @@ def plain_roles(text: str) -> str:
 
 def on_page_content(html_text, page, config, files):
     return plain_roles(html_text)
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """``parser``'s subcommand parsers, depth first (``aae data`` before ``aae data list``)."""
+    found = []
+    for action in parser._actions:  # argparse keeps its subparsers here, and nowhere public
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found += [sub, *_subcommands(sub)]
+    return found
+
+
+def cli_reference(level: int = 3) -> str:
+    """Markdown: one heading (``###``) and one ``text`` block of ``--help`` per command of ``aae``."""
+    try:
+        from aae.cli import build_parser
+    except ImportError:  # building from a checkout that is not installed
+        sys.path.insert(0, str(ROOT / "src"))
+        from aae.cli import build_parser
+
+    previous = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(HELP_COLUMNS)
+    try:
+        parser = build_parser()
+        parts = []
+        for p in [parser, *_subcommands(parser)]:
+            parts.append(f"{'#' * level} `{p.prog}`\n\n```text\n{p.format_help().rstrip()}\n```\n")
+    finally:
+        if previous is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = previous
+    return "\n".join(parts)
+
+
+def on_page_markdown(markdown, page, config, files):
+    if CLI_MARKER in markdown:
+        markdown = markdown.replace(CLI_MARKER, cli_reference())
+    return markdown

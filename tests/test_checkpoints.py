@@ -1,10 +1,12 @@
 import json
+import os
 import pickle
+import stat
 
 import pytest
 import torch
 
-from aae.checkpoints import load_tensors, save_tensors
+from aae.checkpoints import atomic_write_bytes, load_tensors, save_tensors
 from aae.errors import AAEError
 
 
@@ -55,3 +57,16 @@ def test_bad_description_is_refused(tmp_path):
     (tmp_path / "m.json").write_text(json.dumps({"format": "other"}))
     with pytest.raises(AAEError, match="not an aae checkpoint"):
         load_tensors(tmp_path / "m")
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_files_get_the_mode_the_umask_gives(tmp_path, umask, mode):
+    """Atomic writes go through a private mkstemp file; the file they leave is as open() would make it."""
+    previous = os.umask(umask)
+    try:
+        save_tensors(tmp_path / "m", {"a": torch.zeros(2)}, {})
+        atomic_write_bytes(tmp_path / "x.bin", b"x")
+    finally:
+        os.umask(previous)
+    for name in ("m.safetensors", "m.json", "x.bin"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name

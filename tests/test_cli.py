@@ -1,13 +1,25 @@
+import argparse
+import gzip
+import hashlib
+import importlib.util
+import io
 import json
+import os
+import stat
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from safetensors.numpy import load_file
 
 from aae.cli import main
-from conftest import TINY, train_args
+from aae.errors import AAEError
+from conftest import TINY, make_tiny_images, train_args
+from test_data_formats import idx_bytes
 
 
 def train(tiny_npz, out, *extra, epochs=2):
@@ -108,7 +120,8 @@ def bad_shape_sampler(n, generator=None):
             r"returned shape \(2, 3\)",
         ),
         (["train", "mnist-gaussian-2d", "--set", 'data.dataset="missing.npz"'], "data file not found"),
-        (["encode", "no/such/run", "-o", "x.npy"], "run directory not found"),
+        (["encode", "no/such/run", "-o", "x.npy"], "run directory no/such/run does not exist"),
+        (["report", "no/such/run"], "run directory no/such/run does not exist"),
         (["train", "c.yaml"], "unknown preset 'c.yaml'"),
     ],
 )
@@ -334,3 +347,170 @@ def test_runs_written_in_the_old_config_layout_load_and_resume(tiny_npz, tmp_pat
     assert main(["train", "--resume", str(out), "--epochs", "3", "--quiet"]) == 0
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["model"] == model and cfg["wae"]["weight"] == 3 and "regularizer" not in cfg
+
+
+def write_mnist_folder(folder: Path, n_train: int = 300, n_test: int = 60) -> dict[str, str]:
+    """A small MNIST in IDX format (28 x 28, the tiny images' classes) in ``folder/mnist``; returns its sha256 table."""
+    x, y = make_tiny_images(n_train + n_test, side=28)
+    arrays = {
+        "train-images-idx3-ubyte.gz": x[:n_train],
+        "train-labels-idx1-ubyte.gz": y[:n_train],
+        "t10k-images-idx3-ubyte.gz": x[n_train:],
+        "t10k-labels-idx1-ubyte.gz": y[n_train:],
+    }
+    (folder / "mnist").mkdir(parents=True)
+    sums = {}
+    for name, arr in arrays.items():
+        blob = gzip.compress(idx_bytes(arr))
+        (folder / "mnist" / name).write_bytes(blob)
+        sums[name] = hashlib.sha256(blob).hexdigest()
+    return sums
+
+
+def test_a_run_remembers_its_data_dir(tmp_path, monkeypatch, capsys):
+    """Trained with --data-dir, a run resumes, encodes, classifies, plots and evaluates without it;
+    --data-dir still overrides where its data are read from."""
+    from aae.data import catalog, fetch
+
+    data = tmp_path / "data"
+    monkeypatch.setitem(catalog.CHECKSUMS, "mnist", write_mnist_folder(data))
+    monkeypatch.setitem(catalog.SIZES, "mnist", {})
+
+    def no_download(url, *args, **kwargs):  # only --data-dir holds the data: nothing is fetched
+        raise AAEError(f"no download in this test ({url})")
+
+    monkeypatch.setattr(fetch, "download", no_download)
+    out = tmp_path / "run"
+    args = ["train", "mnist-semisupervised-100", "--out", str(out), "--epochs", "1", "--quiet"]
+    for s in [*TINY, "network.hidden=[32, 32]", "data.n_labeled=50"]:
+        args += ["--set", s]
+    assert main([*args, "--data-dir", str(data)]) == 0
+    assert json.loads((out / "model.json").read_text())["data_dir"] == str(data.resolve())
+    assert main(["train", "--resume", str(out), "--epochs", "2", "--quiet"]) == 0
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
+    assert main(["encode", str(out), "-o", str(tmp_path / "codes.npy")]) == 0
+    assert np.load(tmp_path / "codes.npy").shape[0] == 60
+    assert main(["classify", str(out), "-o", str(tmp_path / "pred.npy")]) == 0
+    assert np.load(tmp_path / "pred.npy").shape == (60,)
+    assert main(["plot", str(out)]) == 0
+    assert main(["eval", str(out)]) == 0
+    # moved elsewhere, the data are found only where --data-dir says
+    moved = tmp_path / "moved"
+    data.rename(moved)
+    capsys.readouterr()
+    assert main(["eval", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: mnist file") and str(data) in err and err.count("\n") == 1
+    assert main(["eval", str(out), "--data-dir", str(moved)]) == 0
+    assert main(["classify", str(out), "--data-dir", str(moved), "-o", str(tmp_path / "pred2.npy")]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "pred.npy"), np.load(tmp_path / "pred2.npy"))
+
+
+def test_files_of_a_run_follow_the_umask(tiny_npz, tmp_path):
+    out = tmp_path / "run"
+    previous = os.umask(0o022)
+    try:
+        assert train(tiny_npz, out, epochs=1) == 0
+        assert main(["report", str(out)]) == 0
+    finally:
+        os.umask(previous)
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert {"model.safetensors", "metrics.jsonl", "report.html", "checkpoint.json", "latent.png"} <= {
+        p.name for p in files
+    }
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {p.name: "0o644" for p in files}
+
+
+def test_resuming_a_finished_run_does_nothing(tiny_npz, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train(tiny_npz, out, epochs=2) == 0
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    start = time.perf_counter()
+    assert main(["train", "--resume", str(out), "--quiet"]) == 0
+    assert main(["train", "--resume", str(out), "--epochs", "1", "--quiet"]) == 0
+    assert time.perf_counter() - start < 2  # no data loaded, nothing evaluated or drawn
+    printed = capsys.readouterr().out
+    assert printed.count(f"run {out} is complete: 2 epochs trained") == 2 and "resumed" not in printed
+    assert before == {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}
+    # more epochs: it trains on
+    assert main(["train", "--resume", str(out), "--epochs", "3", "--quiet"]) == 0
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 3
+
+
+def test_every_option_has_help_and_shows_its_default(capsys):
+    from aae import __version__
+    from aae.cli import build_parser
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"aae {__version__}"
+    parsers = [build_parser()]
+    for p in parsers:
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                parsers += list(action.choices.values())
+            elif action.dest not in ("help", "version"):
+                assert action.help, f"{p.prog} {action.option_strings or action.dest} has no help text"
+    assert len(parsers) == 13
+    for command, shown in [
+        (["encode"], ["(default: test)", "(default: 0)"]),
+        (["sample"], ["number of samples (default: 100)", "seed of the prior samples (default: 0)"]),
+        (["eval"], ["(default: 10000)"]),
+    ]:
+        assert main([*command, "--help"]) == 0
+        page = capsys.readouterr().out
+        assert all(s in " ".join(page.split()) for s in shown), page
+        assert "(default: None)" not in page and "(default: False)" not in page
+
+
+@pytest.mark.parametrize(
+    "args, msg",
+    [
+        (["encode", "run"], "aae encode: the following arguments are required: -o/--output"),
+        (["train", "--epochs", "x"], "aae train: argument --epochs: invalid int value: 'x'"),
+        (["frobnicate"], "aae: argument COMMAND: invalid choice: 'frobnicate'"),
+    ],
+)
+def test_usage_errors_are_one_line(args, msg, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {msg}") and err.count("\n") == 1, err
+
+
+def test_the_docs_show_every_command_s_help():
+    """docs/hooks.py renders the parser's help into docs/cli.md at its marker: every command, each option."""
+    spec = importlib.util.spec_from_file_location("docs_hooks", Path(__file__).parents[1] / "docs" / "hooks.py")
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    page = (Path(__file__).parents[1] / "docs" / "cli.md").read_text()
+    assert hooks.CLI_MARKER in page
+    rendered = hooks.on_page_markdown(page, None, None, None)
+    for command in ("train", "presets", "encode", "sample", "classify", "plot", "eval", "report", "data list"):
+        assert f"### `aae {command}`" in rendered and f"usage: aae {command}" in rendered
+    for option in ("--data-dir DIR", "--resume [RUN]", "--n-samples N", "--label CLASS", "--version"):
+        assert option in rendered
+
+
+@pytest.mark.parametrize("model", ["aae", "semisupervised"])
+def test_the_progress_bar_keeps_30_columns_in_120(monkeypatch, model):
+    import re
+
+    from aae import training
+    from aae.config import Config, apply_overrides
+    from aae.models import build_model
+
+    sets = ["network.hidden=[16]", "network.disc_hidden=[16]", "batch_size=10", 'device="cpu"', f"model={model}"]
+    cfg = apply_overrides(Config(), sets)
+    x, y = torch.rand(1200, 64), torch.arange(1200) % 10
+    trainer = training.Trainer(build_model(cfg, 64, 10, (8, 8)), cfg, x, y)
+    screen = io.StringIO()
+    bar = training.tqdm
+    monkeypatch.setattr(
+        training, "tqdm", lambda *a, **k: bar(*a, **{**k, "file": screen, "dynamic_ncols": False, "ncols": 120})
+    )
+    assert trainer.fit(1, progress=True)
+    lines = [s for s in re.split(r"[\r\n]", screen.getvalue()) if "recon=" in s]
+    assert lines, screen.getvalue()
+    for line in lines:
+        assert len(line) <= 120 and len(line.split("|")[1]) >= 30, line
+    assert re.search(r"recon=[0-9.]+ disc=[0-9.]+ gen=[0-9.]+", lines[-1]), lines[-1]

@@ -19,7 +19,7 @@ from aae import checkpoints
 from aae.checkpoints import load_tensors, save_tensors
 from aae.cli import main
 from aae.errors import AAEError
-from conftest import TINY, train_args
+from conftest import TINY, make_tiny_images, train_args
 
 # a model big enough that training takes a few seconds, so kills land mid-training
 SLOW = [s for s in TINY if not s.startswith("network.")] + [
@@ -180,10 +180,14 @@ def test_disk_full_keeps_previous_checkpoint(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-1.safetensors", "checkpoint.json"]
 
 
-def test_resume_refuses_changes_and_missing_checkpoint(tiny_npz, tmp_path, capsys):
+def test_resume_refuses_changes_and_missing_run(tiny_npz, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "--out", str(out), "--resume"]) == 2
-    assert "holds no checkpoint.json" in capsys.readouterr().err
+    assert f"--resume: run directory {out} does not exist" in capsys.readouterr().err
+    out.mkdir()
+    assert main(["train", "--out", str(out), "--resume"]) == 2
+    assert "holds no config.json: not a run directory" in capsys.readouterr().err
+    assert list(out.iterdir()) == []
     tiny_train(tiny_npz, out, epochs=1)
     assert main(["train", "--out", str(out), "--resume", "--set", "seed=3"]) == 2
     assert "only --epochs may change" in capsys.readouterr().err
@@ -204,3 +208,46 @@ def test_unknown_network_kind_in_model_json_is_refused(tiny_npz, tmp_path, capsy
     (out / "model.json").write_text(json.dumps(desc))
     assert main(["sample", str(out), "-o", str(tmp_path / "s.npy")]) == 2
     assert "weights do not match the config" in capsys.readouterr().err
+
+
+def test_timed_checkpoints_bound_what_a_kill_loses(tmp_path):
+    """checkpoint_minutes: a run killed (SIGKILL) mid-epoch keeps a checkpoint at most that old."""
+    x, y = make_tiny_images(n=40000)  # about 1,600 steps per epoch: several seconds
+    np.savez(tmp_path / "big.npz", x=x, y=y)
+    out, minutes = tmp_path / "run", 0.01
+    sets = [s for s in SLOW if not s.startswith("checkpoint_every")] + [f"checkpoint_minutes={minutes}"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aae", *train_args(tmp_path / "big.npz", out, 2, sets)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen: set[int] = set()
+    deadline = time.time() + 120
+    while len(seen - {0}) < 3 and proc.poll() is None and time.time() < deadline:
+        seen.add(checkpoint_step(out))
+        time.sleep(0.005)
+    time.sleep(random.Random(7).uniform(0, 60 * minutes))
+    proc.send_signal(signal.SIGKILL)
+    killed_at = time.time()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, err
+    tensors, meta = load_tensors(out / "checkpoint")  # complete and verified
+    assert 0 in seen  # written before the first step
+    assert meta["epoch"] == 0 and 0 < meta["batch"] == meta["step"], "no checkpoint inside the first epoch"
+    lost = killed_at - (out / "checkpoint.json").stat().st_mtime
+    assert lost < 60 * minutes + 1.5, f"the last checkpoint was {lost:.2f} s old when the run was killed"
+    assert len(list(out.glob("checkpoint-*.safetensors"))) == 1
+
+
+def test_resume_with_a_config_and_no_checkpoint_trains_from_step_0(tiny_npz, tmp_path, capsys):
+    ref, run = tmp_path / "ref", tmp_path / "run"
+    assert tiny_train(tiny_npz, ref, epochs=2) == 0
+    run.mkdir()
+    (run / "config.json").write_bytes((ref / "config.json").read_bytes())  # killed before any checkpoint
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run)]) == 0
+    assert "holds no checkpoint yet: training from step 0 with its saved config" in capsys.readouterr().err
+    a, b = load_file(ref / "model.safetensors"), load_file(run / "model.safetensors")
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    assert (run / "metrics.jsonl").read_text() != "" and len((run / "metrics.jsonl").read_text().splitlines()) == 2

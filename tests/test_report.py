@@ -1,4 +1,5 @@
 import base64
+import io
 import json
 import re
 
@@ -40,10 +41,82 @@ def test_report_of_an_unfinished_run_and_escaping(tmp_path):
 
 
 def test_report_errors_are_clear(tmp_path):
-    with pytest.raises(AAEError, match="run directory not found"):
+    with pytest.raises(AAEError, match="does not exist"):
         build_report(tmp_path / "missing")
     with pytest.raises(AAEError, match="not a run directory"):
         build_report(tmp_path)
     (tmp_path / "config.json").write_text("{")
     with pytest.raises(AAEError, match="not valid JSON"):
         build_report(tmp_path)
+
+
+def figure_texts(fig) -> dict:
+    """The words a reader sees on a matplotlib figure: titles, axis labels, tick labels, legend entries."""
+    axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    boxes = [ax.get_legend() for ax in axes if ax.get_legend()] + list(fig.legends)
+    legends = [t.get_text() for box in boxes for t in box.get_texts()]
+    ticks = [t.get_text() for ax in axes for t in ax.get_xticklabels() + ax.get_yticklabels()]
+    return {
+        "title": " ".join(ax.get_title() for ax in axes) + (fig._suptitle.get_text() if fig._suptitle else ""),
+        "labels": " ".join(ax.get_xlabel() + " " + ax.get_ylabel() for ax in axes),
+        "ticks": ticks,
+        "xticks": [t.get_text() for t in axes[-1].get_xticklabels()],
+        "legend": legends,
+    }
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """Every figure saved while the test runs: file name -> its texts."""
+    from matplotlib.figure import Figure
+
+    seen = {}
+    original = Figure.savefig
+
+    def savefig(self, fname, *args, **kwargs):
+        result = original(self, fname, *args, **kwargs)  # drawn: the tick labels are set
+        seen[getattr(fname, "name", "curves")] = figure_texts(self)
+        return result
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    return seen
+
+
+@pytest.mark.parametrize("model", ["aae", "autoencoder"])
+def test_every_figure_stands_on_its_own(tiny_npz, tmp_path, drawn, model):
+    out = tmp_path / "g2d"
+    assert main(train_args(tiny_npz, out, 2, [*TINY, f"model={model}"])) == 0
+    assert set(drawn) == {"latent.png", "samples.png", "reconstructions.png", "manifold.png"}
+    for name, texts in drawn.items():
+        assert f"run g2d (mnist-gaussian-2d), model {model}" in texts["title"], name
+    legend = " ".join(drawn["latent.png"]["legend"])
+    assert "samples of the prior" in legend and "test codes" in legend
+    assert ("no regularization" in drawn["latent.png"]["title"]) == (model == "autoencoder")
+    assert drawn["latent.png"]["labels"].split() == ["z[0]", "z[1]"]
+    assert drawn["manifold.png"]["labels"].split()[:1] == ["z[0]"] and "z[1]" in drawn["manifold.png"]["labels"]
+    assert "1.96" in drawn["manifold.png"]["ticks"] and "-1.96" in drawn["manifold.png"]["ticks"]
+    assert drawn["reconstructions.png"]["ticks"][:2] == ["original", "reconstruction"]
+    for name in ("samples.png", "reconstructions.png", "manifold.png"):
+        from PIL import Image
+
+        with Image.open(out / "figures" / name) as im:
+            assert min(im.size) >= 560, (name, im.size)
+
+
+def test_report_layout_curves_full_width_and_config_folded(tiny_npz, tmp_path, drawn):
+    out = tmp_path / "run"
+    assert main(train_args(tiny_npz, out, 3, TINY)) == 0
+    page = build_report(out)
+    curves = drawn["curves"]
+    assert "model aae" in curves["title"] and "training curves" in curves["title"]
+    assert curves["labels"].split().count("epoch") == 1  # shared, under the last panel
+    assert {"recon_loss", "disc_loss", "gen_loss", "disc_acc"} <= set(curves["labels"].split())
+    epochs = [t for t in curves["xticks"] if t]
+    assert epochs and all(t.isdigit() for t in epochs), epochs  # whole epochs only
+    wide = re.search(r'<figure class="wide"><img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    from PIL import Image
+
+    with Image.open(io.BytesIO(base64.b64decode(wide.group(1)))) as im:
+        assert im.size[0] >= 1000 and im.size[1] >= 4 * 150  # full width, one readable panel per metric
+    config = page[page.index("<h2>Config</h2>") :]
+    assert config.index("<details>") < config.index('"hidden": [') < config.index("</details>")

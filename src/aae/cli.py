@@ -15,18 +15,48 @@ import torch
 
 from aae.distributed import exit_now, launched_by_torchrun
 from aae.errors import AAEError
+from aae.sweep_cli import add_parser as add_sweep_parser
+from aae.sweep_cli import add_tracking_arguments, cmd_sweep
 
 EPILOG = "Data are looked up in --data-dir, then $AAE_DATA, then ~/.cache/aae (downloaded there if missing)."
 
 
-def _add_data_dir(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", help="folder holding mnist/, fashion-mnist/, svhn/ and tfd/ (see `aae data list`)")
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where there is none to show (None, False, [])."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False or action.default == []:
+            return action.help
+        return super()._get_help_string(action)
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one ``error:`` line (exit status 2), like every other error."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+RUN_DATA = "default: where the run's data were read from"
+
+
+def _add_data_dir(p: argparse.ArgumentParser, note: str = "") -> None:
+    where = "folder holding mnist/, fashion-mnist/, svhn/ and tfd/ (see `aae data list`)"
+    p.add_argument("--data-dir", metavar="DIR", help=f"{where}; {note}" if note else where)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    """The ``aae`` argument parser, with one subparser per command (docs/cli.md shows each one's help)."""
+    from aae import __version__
+
+    parser = Parser(
         prog="aae", description="Adversarial autoencoders (Makhzani et al., arXiv 1511.05644).", epilog=EPILOG
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
@@ -41,10 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PRESET|CONFIG",
         help="a preset name (see `aae presets`) or a .toml/.json file (ignored with --resume)",
     )
-    _add_data_dir(p)
-    p.add_argument("--out", type=Path, help="run directory (default: runs/<preset>-<time>)")
-    p.add_argument("--epochs", type=int, help="number of epochs (overrides the preset)")
-    p.add_argument("--seed", type=int, help="random seed (overrides the preset)")
+    _add_data_dir(p, "with --resume, " + RUN_DATA)
+    p.add_argument("--out", type=Path, metavar="RUN", help="run directory (default: runs/<preset>-<time>-<pid>)")
+    p.add_argument("--epochs", type=int, metavar="N", help="number of epochs (overrides the preset)")
+    p.add_argument("--seed", type=int, metavar="N", help="random seed (overrides the preset)")
     p.add_argument(
         "--set",
         dest="overrides",
@@ -58,26 +88,48 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="?",
         const=True,
         metavar="RUN",
-        help="continue run RUN (or --out) from its last checkpoint, exactly where it stopped",
+        help="continue run RUN (or --out) from its last checkpoint, exactly where it stopped; "
+        "a finished run is left as it is unless --epochs asks for more",
     )
     p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    add_tracking_arguments(p)  # --log tensorboard|mlflow, --mlflow-uri
 
-    sub.add_parser("presets", help="list the named presets and the paper figure each reproduces")
+    sub.add_parser(
+        "presets",
+        help="list the named presets and the paper figure each reproduces",
+        description="List the named presets: name, the paper figure or table it reproduces, what it trains.",
+    )
 
-    p = sub.add_parser("encode", help="write the codes of a data split, in file order, to .npy")
+    p = sub.add_parser(
+        "encode",
+        help="write the codes of a data split, in file order, to .npy",
+        description="Encode a split of the run's data set with the trained encoder; writes an n x code_dim array.",
+    )
     p.add_argument("run", type=Path, help="run directory")
-    p.add_argument("--split", default="test", choices=["train", "val", "test"])
-    p.add_argument("-o", "--output", type=Path, required=True, help="output .npy file (n x code_dim)")
-    p.add_argument("--seed", type=int, default=0, help="seed for stochastic encoders")
-    _add_data_dir(p)
+    p.add_argument("--split", default="test", choices=["train", "val", "test"], help="which split to encode")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="output .npy file (n x code_dim)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the noise of stochastic (Gaussian, universal) encoders",
+    )
+    _add_data_dir(p, RUN_DATA)
 
-    p = sub.add_parser("sample", help="decode prior samples to .npy (n x data_dim, values in [0, 1]) or a .png grid")
+    p = sub.add_parser(
+        "sample",
+        help="decode prior samples to .npy (n x data_dim, values in [0, 1]) or a .png grid",
+        description="Draw codes from the run's prior and decode them; .png draws them as a titled grid.",
+    )
     p.add_argument("run", type=Path, help="run directory")
     p.add_argument("-n", type=int, default=100, help="number of samples")
-    p.add_argument("-o", "--output", type=Path, required=True, help="output .npy or .png")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--label", type=int, help="sample from this class's prior component")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="output .npy or .png")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the prior samples")
+    p.add_argument(
+        "--label", type=int, metavar="CLASS", help="sample from this class's prior component (label-informed runs)"
+    )
 
     p = sub.add_parser(
         "classify",
@@ -86,13 +138,19 @@ def build_parser() -> argparse.ArgumentParser:
         "of its most confident validation example (paper §6). Prints the split's error.",
     )
     p.add_argument("run", type=Path, help="run directory of a semisupervised or clustering model")
-    p.add_argument("--split", default="test", choices=["train", "val", "test"])
-    p.add_argument("-o", "--output", type=Path, required=True, help="output .npy file (n,) of int64 classes")
-    _add_data_dir(p)
+    p.add_argument("--split", default="test", choices=["train", "val", "test"], help="which split to classify")
+    p.add_argument(
+        "-o", "--output", type=Path, required=True, metavar="FILE", help="output .npy file (n,) of int64 classes"
+    )
+    _add_data_dir(p, RUN_DATA)
 
-    p = sub.add_parser("plot", help="re-draw the figures of a run into <run>/figures")
+    p = sub.add_parser(
+        "plot",
+        help="re-draw the figures of a run into <run>/figures",
+        description="Draw the run's figures again (latent codes, samples, reconstructions, ...) as PNG files.",
+    )
     p.add_argument("run", type=Path, help="run directory")
-    _add_data_dir(p)
+    _add_data_dir(p, RUN_DATA)
 
     p = sub.add_parser(
         "eval",
@@ -106,13 +164,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="Parzen-window log-likelihood of the test split under decoded prior samples (paper Table 1); "
         "σ chosen on the validation split",
     )
-    p.add_argument("--n-samples", type=int, default=10000, help="prior samples for the Parzen window")
-    p.add_argument("--seed", type=int, default=0)
-    _add_data_dir(p)
+    p.add_argument("--n-samples", type=int, default=10000, metavar="N", help="prior samples for the Parzen window")
+    p.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="seed of the prior samples and of stochastic encoders"
+    )
+    _add_data_dir(p, RUN_DATA)
 
-    p = sub.add_parser("report", help="write <run>/report.html: figures, metrics and config on one offline page")
+    p = sub.add_parser(
+        "report",
+        help="write <run>/report.html: figures, metrics and config on one offline page",
+        description="Write one self-contained HTML page (images embedded, no scripts) with the run's test "
+        "metrics, training curves, figures and config.",
+    )
     p.add_argument("run", type=Path, help="run directory")
-    p.add_argument("-o", "--output", type=Path, help="output .html (default: <run>/report.html)")
+    p.add_argument("-o", "--output", type=Path, metavar="FILE", help="output .html (default: <run>/report.html)")
 
     p = sub.add_parser(
         "data",
@@ -122,7 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     data_sub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     q = data_sub.add_parser(
-        "list", help="where each known file is found, its size, whether the size is right, and each licence"
+        "list",
+        help="where each known file is found, its size, whether the size is right, and each licence",
+        description="Where each known data file is found, its size, whether the size is right, and each licence.",
     )
     _add_data_dir(q)
     q = data_sub.add_parser(
@@ -131,11 +198,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Download into <data-dir>/<data set>/ (default: the cache, ~/.cache/aae); an interrupted "
         "download resumes from its .part file.",
     )
-    q.add_argument("name", choices=["mnist", "fashion-mnist", "svhn", "svhn-extra", "tfd"])
+    q.add_argument("name", choices=["mnist", "fashion-mnist", "svhn", "svhn-extra", "tfd"], help="the data set")
     _add_data_dir(q)
-    q = data_sub.add_parser("verify", help="check every file found against its published size and checksum")
+    q = data_sub.add_parser(
+        "verify",
+        help="check every file found against its published size and checksum",
+        description="Check every data file found against its published size and checksum.",
+    )
     q.add_argument("name", nargs="*", help="data sets to verify (default: all); e.g. mnist svhn")
     _add_data_dir(q)
+    add_sweep_parser(sub)
     return parser
 
 
@@ -143,6 +215,8 @@ def cmd_train(args) -> int:
     from aae.config import apply_overrides, load_config_file
     from aae.presets import PRESETS, get_preset
     from aae.runs import resume_config, timestamp_dir, train_run
+    from aae.runs.files import completed_epochs
+    from aae.tracking import make_tracker
 
     if isinstance(args.resume, str):
         if args.out is not None and Path(args.resume) != args.out:
@@ -169,11 +243,19 @@ def cmd_train(args) -> int:
         cfg = apply_overrides(cfg, overrides)
     if cfg.epochs < 1:
         raise AAEError(f"epochs must be >= 1, got {cfg.epochs}")
+    if args.resume:
+        done = completed_epochs(args.out)
+        if done is not None and done >= cfg.epochs:
+            print(
+                f"run {args.out} is complete: {done} epochs trained, summary.json written; nothing to do "
+                f"(train it further with --resume {args.out} --epochs N, N > {done})"
+            )
+            return 0
     out = args.out or timestamp_dir(cfg.name)
     log = (lambda *a: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    summary = train_run(
-        cfg, out, args.data_dir, bool(args.resume), args.overwrite, None if not args.quiet else False, log
-    )
+    tracker = make_tracker(args.log, out, cfg, args.mlflow_uri)
+    progress = None if not args.quiet else False
+    summary = train_run(cfg, out, args.data_dir, bool(args.resume), args.overwrite, progress, log, tracker=tracker)
     if not summary:  # a process other than 0 in a distributed run
         return 0
     print(f"run written to {out}")
@@ -220,7 +302,17 @@ def cmd_sample(args) -> int:
         if run.image_shape is None:
             raise AAEError("this run's data are not images; write .npy instead")
         cols = int(np.ceil(np.sqrt(args.n)))
-        plots.save_image_grid(args.output, x, int(np.ceil(args.n / cols)), cols, run.image_shape)
+        what = "decoded prior samples" + ("" if args.label is None else f" of class {args.label}")
+        plots.save_image_grid(
+            args.output,
+            x,
+            int(np.ceil(args.n / cols)),
+            cols,
+            run.image_shape,
+            title=f"{plots.run_label(run.path.resolve().name, run.cfg.name, run.cfg.model)}\n"
+            f"{args.n} {what} (seed {args.seed})",
+            xlabel="each image: decoder(z), z drawn from the prior p(z)",
+        )
     else:
         np.save(args.output, x)
     print(f"wrote {args.n} samples to {args.output}")
@@ -328,6 +420,8 @@ def cmd_eval(args) -> int:
 def cmd_report(args) -> int:
     from aae.runs.report import write_report
 
+    if not args.run.is_dir():
+        raise AAEError(f"run directory {args.run} does not exist")
     out = args.output or args.run / "report.html"
     _check_output(out, (".html",))
     print(f"wrote {write_report(args.run, out)}")
@@ -351,11 +445,15 @@ COMMANDS = {
     "eval": cmd_eval,
     "report": cmd_report,
     "data": cmd_data,
+    "sweep": cmd_sweep,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # --help, --version (0) or a usage error (2, one line: Parser.error)
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
     code = _run(args)
     if launched_by_torchrun():
         exit_now(code)  # see exit_now: gloo's threads can abort a normal interpreter exit

@@ -248,6 +248,8 @@ class Trainer:
             dynamic_ncols=True,
             initial=self.batch,
             total=n_batches,
+            # tqdm's default less the rate (the epoch line gives samples/s): room for the readout
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]",
         )
         t0 = time.perf_counter()
         for i in bar:
@@ -317,8 +319,10 @@ class Trainer:
         fmt = bar.format_dict
         if not fmt.get("ncols"):
             return " ".join(items)
-        # the line without readout has a bar of 10 columns when no width is given
-        rest = len(bar.format_meter(**{**fmt, "ncols": None, "postfix": None})) - 10
+        # the rest of the line at its widest (the count and the times grow, and tqdm updates them
+        # more often than this readout), measured with a bar of 10 columns (no width given)
+        widest = {"n": fmt["total"], "elapsed": 3599, "ncols": None, "postfix": None}
+        rest = len(bar.format_meter(**{**fmt, **widest})) - 10 + 2  # + 2: times past an hour
         budget = fmt["ncols"] - rest - 30 - len(", ")
         while items and len(" ".join(items)) > budget:
             items.pop()

@@ -6,9 +6,10 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -32,6 +33,9 @@ from aae.runs.files import (
 )
 from aae.training import NumericalFault, Trainer, resolve_device
 
+if TYPE_CHECKING:
+    from aae.tracking import Tracker
+
 
 def train_run(
     cfg: Config,
@@ -41,14 +45,25 @@ def train_run(
     overwrite: bool = False,
     progress: bool | None = None,
     log=print,
+    on_epoch: Callable[[dict], bool] | None = None,
+    tracker: Tracker | None = None,
 ) -> dict[str, Any]:
     """Train ``cfg`` into run directory ``out``; returns the summary (also written to summary.json).
 
     Everything that can fail on bad input (config, data, prior) is checked before anything
     is written to ``out``. With ``resume=True``, ``cfg`` must be the run's saved config (see
     :func:`resume_config`; only ``epochs`` may differ) and training continues exactly from
-    the last checkpoint. SIGINT/SIGTERM stop after the current step with a checkpoint
-    written (:class:`TrainingStopped`). ``progress=None`` shows a progress bar on a terminal.
+    the last checkpoint (or starts from step 0 if the run has none yet). Checkpoints are
+    written at the start, every ``cfg.checkpoint_minutes`` of training, every
+    ``cfg.checkpoint_every`` steps and at epoch ends. SIGINT/SIGTERM stop after the current
+    step with a checkpoint written (:class:`TrainingStopped`). ``progress=None`` shows a
+    progress bar on a terminal.
+
+    ``on_epoch(metrics)`` is called after each epoch with its complete ``metrics.jsonl`` row
+    (process 0 only); returning False stops training there, like a signal: the epoch's
+    checkpoint is written and :class:`TrainingStopped` is raised (the run stays resumable). A
+    ``tracker`` (:func:`aae.tracking.make_tracker`) gets every epoch's metrics, then the summary
+    and the figures; it is closed at the end whatever happens.
     """
     if progress is None:
         progress = sys.stderr.isatty()
@@ -57,13 +72,23 @@ def train_run(
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     world, device = init_from_env(resolve_device(cfg.device))
+    status = "FAILED"
     try:
-        return _train(cfg, out, data_dir, resume, overwrite, progress, log, world, device)
+        summary = _train(cfg, out, data_dir, resume, overwrite, progress, log, world, device, on_epoch, tracker)
+        status = "FINISHED"
+        return summary
+    except TrainingStopped:
+        status = "KILLED"
+        raise
     finally:
+        if tracker is not None:
+            tracker.close(status)
         shutdown()
 
 
-def _train(cfg, out, data_dir, resume, overwrite, progress, log, world: World, device) -> dict[str, Any]:
+def _train(
+    cfg, out, data_dir, resume, overwrite, progress, log, world: World, device, on_epoch=None, tracker=None
+) -> dict[str, Any]:
     if not world.is_main:  # process 0 speaks and writes files for all
         progress, log = False, (lambda *a: None)
     if data_dir is None and resume:
@@ -87,10 +112,13 @@ def _train(cfg, out, data_dir, resume, overwrite, progress, log, world: World, d
         "data_dir": str(Path(data_dir).resolve()) if data_dir else None,
     }
 
-    if resume:
+    from_checkpoint = resume and (out / "checkpoint.json").is_file()
+    if from_checkpoint:
         tensors, meta = load_tensors(out / "checkpoint")
         trainer.load_state_tensors(tensors, meta)
         log(f"resumed {out} at epoch {trainer.epoch}, step {trainer.step}")
+    elif resume:
+        log(f"{out} holds no checkpoint yet: training from step 0 with its saved config")
 
     def start_files() -> None:
         prepare_run_dir(out, resume, overwrite)
@@ -102,6 +130,8 @@ def _train(cfg, out, data_dir, resume, overwrite, progress, log, world: World, d
     def as_run(m: Model) -> Run:
         return Run(out, cfg, m, splits.data_dim, splits.n_classes, splits.image_shape, data_meta["data_dir"])
 
+    asked: list = []  # why on_epoch stopped training: (name, 0)
+
     def on_epoch_end(m: dict) -> None:
         if world.is_main:
             if model.capabilities.predicts and can_score(splits):
@@ -112,6 +142,11 @@ def _train(cfg, out, data_dir, resume, overwrite, progress, log, world: World, d
                         predict_split(as_run(trainer.ema.module), splits, "val"), splits.y_val
                     )
             write_metrics(out, trainer.history)
+            if tracker is not None:
+                tracker.log_epoch(m, m["epoch"])
+            if on_epoch is not None and on_epoch(dict(m)) is False:
+                asked[:] = ["on_epoch", 0]
+                trainer.stop_requested = True  # shared with every process at the checkpoint
         shown = (*model.metrics, "val_error", "ema_val_error")
         parts = [f"{k}={m[k]:.4g}" for k in shown if k in m and k != "classify_acc"]
         log(
@@ -124,12 +159,22 @@ def _train(cfg, out, data_dir, resume, overwrite, progress, log, world: World, d
         tensors, meta = t.state_tensors()  # collective in a distributed run: every process calls it
         if world.is_main:
             save_checkpoint(out, t.step, tensors, {**meta, **data_meta, "world_size": world.size})
+        if t.stop_requested and t.batch == 0 and 0 < t.epoch < cfg.epochs:
+            raise _StopAtEpochEnd  # asked for during the epoch's end: stop before the next epoch begins
 
+    if not from_checkpoint:
+        # step 0: a run stopped before its first timed checkpoint resumes too, with its data_dir
+        on_checkpoint(trainer)
     rollbacks = 0
     with stop_on_signals(trainer) as caught:
         while True:
             try:
-                finished = trainer.fit(cfg.epochs, progress, on_epoch_end, on_checkpoint, cfg.checkpoint_every)
+                finished = trainer.fit(
+                    cfg.epochs, progress, on_epoch_end, on_checkpoint, cfg.checkpoint_every, cfg.checkpoint_minutes
+                )
+                break
+            except _StopAtEpochEnd:
+                finished = False
                 break
             except NumericalFault as fault:
                 if cfg.on_nan != "rollback" or rollbacks >= MAX_ROLLBACKS or not (out / "checkpoint.json").is_file():
@@ -144,6 +189,7 @@ def _train(cfg, out, data_dir, resume, overwrite, progress, log, world: World, d
                     f"(rollback {rollbacks}/{MAX_ROLLBACKS})"
                 )
     if not finished:
+        caught = caught or asked or ["another process", 0]
         raise TrainingStopped(
             f"stopped by {caught[0]} at epoch {trainer.epoch + 1}, step {trainer.step}; checkpoint written to "
             f"{out}. Resume with: aae train --resume {out}",
@@ -162,11 +208,18 @@ def _train(cfg, out, data_dir, resume, overwrite, progress, log, world: World, d
         samples_per_second=trainer.step * cfg.batch_size / max(trainer.train_seconds, 1e-9),
     )
     atomic_write_json(out / "summary.json", summary)
-    draw_figures(run, splits)
+    figures = draw_figures(run, splits)
+    if tracker is not None:
+        tracker.log_summary(summary)
+        tracker.log_figures(figures)
     return summary
 
 
 MAX_ROLLBACKS = 5
+
+
+class _StopAtEpochEnd(Exception):
+    """Raised after an epoch's checkpoint when a stop was asked for during that epoch's end."""
 
 
 class TrainingStopped(AAEError):

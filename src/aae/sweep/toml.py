@@ -1,0 +1,62 @@
+"""Writing configs as TOML that ``aae train`` takes (the standard library reads TOML but does not write it)."""
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from aae.config import Config
+from aae.errors import AAEError
+
+_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _toml_key(k: str) -> str:
+    return k if _BARE.match(k) else json.dumps(k)
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)  # JSON's escapes are TOML's
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    raise AAEError(f"cannot write {v!r} ({type(v).__name__}) as TOML")
+
+
+def to_toml(d: dict[str, Any]) -> str:
+    """Plain data (tables, lists, strings, numbers, booleans) as TOML text."""
+    lines: list[str] = []
+
+    def table(prefix: list[str], node: dict[str, Any]) -> None:
+        scalars = {k: v for k, v in node.items() if not isinstance(v, dict) or not v}
+        tables = {k: v for k, v in node.items() if isinstance(v, dict) and v}
+        if prefix and (scalars or not tables):
+            lines.append(("\n" if lines else "") + "[" + ".".join(_toml_key(p) for p in prefix) + "]")
+        for k, v in scalars.items():
+            lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+        for k, v in tables.items():
+            table([*prefix, k], v)
+
+    table([], d)
+    return "\n".join(lines) + "\n"
+
+
+def write_config_toml(cfg: Config, path: str | Path, comment: str = "") -> None:
+    """Write ``cfg`` as a TOML config file that ``aae train`` reads back to the same config."""
+    text = to_toml(cfg.to_dict())
+    if comment:
+        text = "".join(f"# {line}\n" for line in comment.splitlines()) + text
+    Path(path).write_text(text)
