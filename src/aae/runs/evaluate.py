@@ -1,0 +1,108 @@
+"""Evaluating a trained run: its data splits, codes, predictions, test metrics and Parzen likelihood."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from aae.classification import cluster_labels, error_percent, majority_labels, predict_labels, predict_proba
+from aae.data import Splits, as_float, load_splits
+from aae.errors import AAEError
+from aae.metrics import batched, label_match_fraction, parzen_evaluate, prior_mmd, reconstruction_mse
+from aae.runs.files import Run
+
+
+def run_splits(run: Run, data_dir: str | None = None) -> Splits:
+    """The run's data split as it was trained; read from ``data_dir``, else from where the run read them."""
+    cfg = run.cfg
+    return load_splits(
+        cfg.data.dataset, data_dir or run.data_dir, cfg.data.validation, cfg.data.n_labeled, cfg.seed,
+        fold=cfg.data.fold,
+    )  # fmt: skip
+
+
+def split_tensors(splits: Splits, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    if split not in ("train", "val", "test"):
+        raise AAEError(f"unknown split {split!r}; choose train, val or test")
+    return getattr(splits, f"x_{split}"), getattr(splits, f"y_{split}")
+
+
+def encode_split(run: Run, x: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """Codes of ``x`` (float or uint8 pixels) in order, ``(n, code_dim)``; stochastic encoders draw with ``seed``."""
+    g = torch.Generator(run.model.device).manual_seed(seed)
+    return batched(lambda b: run.model.encode(as_float(b.to(run.model.device)), g), x).cpu()
+
+
+def evaluate(run: Run, splits: Splits, seed: int = 0) -> dict[str, Any]:
+    """Test-split metrics: ``recon_mse`` (per pixel), ``prior_mmd``, ``label_match`` for label priors,
+    ``test_error`` (and ``val_error``) for models that predict classes or clusters."""
+    model = run.model.eval()
+    dev = model.device
+    x, y = splits.x_test.to(dev), splits.y_test
+    codes = encode_split(run, x, seed)
+    g = torch.Generator().manual_seed(seed + 1)
+    out: dict[str, Any] = {
+        "recon_mse": reconstruction_mse(model, x, y.to(dev)),
+        "prior_mmd": prior_mmd(codes, model.prior, g),
+    }
+    if model.capabilities.label_prior:
+        out["label_match"] = label_match_fraction(codes, y, model.prior)
+    if model.capabilities.predicts:
+        out.update(classification_metrics(run, splits))
+    return out
+
+
+def can_score(splits: Splits) -> bool:
+    """The validation split is labeled throughout, so a classifier's error can be measured on it."""
+    return len(splits.y_val) > 0 and bool((splits.y_val >= 0).all())
+
+
+def predict_split(run: Run, splits: Splits, split: str) -> torch.Tensor:
+    """Predicted class of every example of ``split`` ``(n,)``, in order.
+
+    Semi-supervised models predict argmax q(y|x); clustering models map each cluster to the
+    label of its most confident validation example (paper §6).
+    """
+    model = run.model
+    if not model.capabilities.predicts:
+        raise AAEError(f"run {run.path} ({run.cfg.model} model) has no classifier q(y|x) to predict with")
+    x, _ = split_tensors(splits, split)
+    proba = predict_proba(model, x)
+    mapping = None
+    if model.capabilities.clusters:
+        mapping = cluster_labels(predict_proba(model, splits.x_val), splits.y_val)
+    return predict_labels(proba, mapping)
+
+
+def classification_metrics(run: Run, splits: Splits) -> dict[str, Any]:
+    """``test_error`` (and ``val_error`` for semi-supervised models) in percent; for clustering
+    models also ``test_error_majority``, each cluster named by its validation images' majority label."""
+    out: dict[str, Any] = {"test_error": error_percent(predict_split(run, splits, "test"), splits.y_test)}
+    if run.model.capabilities.classes and len(splits.y_val):
+        out["val_error"] = error_percent(predict_split(run, splits, "val"), splits.y_val)
+    if run.model.capabilities.clusters:
+        mapping = majority_labels(predict_proba(run.model, splits.x_val), splits.y_val)
+        pred = predict_labels(predict_proba(run.model, splits.x_test), mapping)
+        out["test_error_majority"] = error_percent(pred, splits.y_test)
+    return out
+
+
+def parzen_run(run: Run, splits: Splits, n_samples: int = 10000, seed: int = 0) -> dict[str, float]:
+    """Parzen-window log-likelihood of the test split under ``n_samples`` decoded prior samples (paper Table 1).
+
+    σ is chosen on the validation split. Samples and images are in data units ([0, 1] for
+    images): a standardized run's decoder maps its samples back (as the paper does for TFD),
+    and uint8 pixels are scaled per block. Returns ``parzen_ll`` (nats, mean over test
+    points), ``parzen_sem`` and ``parzen_sigma``.
+    """
+    if n_samples < 1:
+        raise AAEError(f"--n-samples must be >= 1, got {n_samples}")
+    if len(splits.x_val) == 0:
+        raise AAEError("the Parzen σ is chosen on the validation split, and this run has none (data.validation=0)")
+    model = run.model.eval()
+    g = torch.Generator(model.device).manual_seed(seed)
+    # decode in blocks: 10,000 samples through a 1000-wide decoder at once is needlessly large
+    samples = torch.cat([model.sample(min(2000, n_samples - i), g) for i in range(0, n_samples, 2000)])
+    dev = model.device
+    return parzen_evaluate(samples, splits.x_val.to(dev), splits.x_test.to(dev))
