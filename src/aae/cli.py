@@ -49,6 +49,13 @@ def _add_data_dir(p: argparse.ArgumentParser, note: str = "") -> None:
     p.add_argument("--data-dir", metavar="DIR", help=f"{where}; {note}" if note else where)
 
 
+def _run_command(sub, name: str, run_help: str = "run directory", **kwargs) -> argparse.ArgumentParser:
+    """A subcommand that works on one run directory (its first argument)."""
+    p = sub.add_parser(name, **kwargs)
+    p.add_argument("run", type=Path, help=run_help)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``aae`` argument parser, with one subparser per command (docs/cli.md shows each one's help)."""
     from aae import __version__
@@ -101,12 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="List the named presets: name, the paper figure or table it reproduces, what it trains.",
     )
 
-    p = sub.add_parser(
+    p = _run_command(
+        sub,
         "encode",
         help="write the codes of a data split, in file order, to .npy",
         description="Encode a split of the run's data set with the trained encoder; writes an n x code_dim array.",
     )
-    p.add_argument("run", type=Path, help="run directory")
     p.add_argument("--split", default="test", choices=["train", "val", "test"], help="which split to encode")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="output .npy file (n x code_dim)")
     p.add_argument(
@@ -118,12 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data_dir(p, RUN_DATA)
 
-    p = sub.add_parser(
+    p = _run_command(
+        sub,
         "sample",
         help="decode prior samples to .npy (n x data_dim, values in [0, 1]) or a .png grid",
         description="Draw codes from the run's prior and decode them; .png draws them as a titled grid.",
     )
-    p.add_argument("run", type=Path, help="run directory")
     p.add_argument("-n", type=int, default=100, help="number of samples")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="output .npy or .png")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the prior samples")
@@ -131,33 +138,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--label", type=int, metavar="CLASS", help="sample from this class's prior component (label-informed runs)"
     )
 
-    p = sub.add_parser(
+    p = _run_command(
+        sub,
         "classify",
         help="write the predicted class of every example of a split, in file order, to .npy",
         description="Semi-supervised runs predict argmax q(y|x); clustering runs give each cluster the label "
         "of its most confident validation example (paper §6). Prints the split's error.",
+        run_help="run directory of a semisupervised or clustering model",
     )
-    p.add_argument("run", type=Path, help="run directory of a semisupervised or clustering model")
     p.add_argument("--split", default="test", choices=["train", "val", "test"], help="which split to classify")
     p.add_argument(
         "-o", "--output", type=Path, required=True, metavar="FILE", help="output .npy file (n,) of int64 classes"
     )
     _add_data_dir(p, RUN_DATA)
 
-    p = sub.add_parser(
+    p = _run_command(
+        sub,
         "plot",
         help="re-draw the figures of a run into <run>/figures",
         description="Draw the run's figures again (latent codes, samples, reconstructions, ...) as PNG files.",
     )
-    p.add_argument("run", type=Path, help="run directory")
     _add_data_dir(p, RUN_DATA)
 
-    p = sub.add_parser(
+    p = _run_command(
+        sub,
         "eval",
         help="re-compute a run's test metrics into summary.json; --parzen adds the Parzen log-likelihood",
         description="Evaluate a run on its test split and merge the results into <run>/summary.json.",
     )
-    p.add_argument("run", type=Path, help="run directory")
     p.add_argument(
         "--parzen",
         action="store_true",
@@ -170,13 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data_dir(p, RUN_DATA)
 
-    p = sub.add_parser(
+    p = _run_command(
+        sub,
         "report",
         help="write <run>/report.html: figures, metrics and config on one offline page",
         description="Write one self-contained HTML page (images embedded, no scripts) with the run's test "
         "metrics, training curves, figures and config.",
     )
-    p.add_argument("run", type=Path, help="run directory")
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="output .html (default: <run>/report.html)")
 
     p = sub.add_parser(

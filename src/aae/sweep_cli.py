@@ -29,6 +29,14 @@ def add_tracking_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _sweep_command(sub, name: str, storage_help: str, **kwargs) -> argparse.ArgumentParser:
+    """A ``sweep`` action on one sweep directory (its first argument), with ``--storage``."""
+    q = sub.add_parser(name, **kwargs)
+    q.add_argument("dir", type=Path, metavar="DIR", help="sweep directory (holds sweep.toml)")
+    q.add_argument("--storage", metavar="URL", help=storage_help)
+    return q
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add ``sweep`` (with its actions ``run`` and ``show``) to ``subparsers``; returns its parser."""
     p = subparsers.add_parser(
@@ -40,25 +48,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="sweep_command", required=True, metavar="ACTION")
 
-    q = sub.add_parser(
+    q = _sweep_command(
+        sub,
         "run",
+        "Optuna storage (default: sqlite:///DIR/study.db); a database URL such as "
+        "postgresql://user:pass@host/db lets several machines work on one study",
         help="run trials until the study holds the number asked for; running it again continues the study",
         description="Run the sweep in DIR. Trials pruned on their per-epoch validation metric stop early; "
         "a trial whose process died is marked failed and its parameters are tried once more.",
     )
-    q.add_argument("dir", type=Path, metavar="DIR", help="sweep directory (holds sweep.toml)")
     q.add_argument(
         "--from",
         dest="definition",
         type=Path,
         metavar="TOML",
         help="start the sweep: copy this definition to DIR/sweep.toml (e.g. benchmarks/sweeps/*.toml)",
-    )
-    q.add_argument(
-        "--storage",
-        metavar="URL",
-        help="Optuna storage (default: sqlite:///DIR/study.db); a database URL such as "
-        "postgresql://user:pass@host/db lets several machines work on one study",
     )
     q.add_argument(
         "--jobs", type=int, default=1, metavar="N", help="trials run at once on this machine, each with cores/N threads"
@@ -68,14 +72,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     q.add_argument("--quiet", action="store_true", help="one line per trial, no per-epoch lines")
     add_tracking_arguments(q)
 
-    q = sub.add_parser(
+    q = _sweep_command(
+        sub,
         "show",
+        "Optuna storage (default: sqlite:///DIR/study.db)",
         help="print the best trials; write Optuna's plots, the table as Markdown, the best config as TOML",
         description="Print the best trials of the sweep in DIR as a table and draw Optuna's plots "
         "(optimization history, parameter importances, parallel coordinates, learning curves) into DIR/plots.",
     )
-    q.add_argument("dir", type=Path, metavar="DIR", help="sweep directory (holds sweep.toml)")
-    q.add_argument("--storage", metavar="URL", help="Optuna storage (default: sqlite:///DIR/study.db)")
     q.add_argument("--top", type=int, default=10, metavar="N", help="number of trials in the table")
     q.add_argument("--plots", type=Path, metavar="FOLDER", help="folder for the plots (default: DIR/plots)")
     q.add_argument("--no-plots", action="store_true", help="draw no plots")
