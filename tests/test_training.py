@@ -158,3 +158,23 @@ def test_nan_weight_is_caught_by_the_next_step_or_the_epoch_end():
         tr.model.decoder.net[0].weight[0, 0] = float("nan")
     with pytest.raises(NumericalFault, match=r"weights decoder\.net\.0\.weight hold NaN"):
         tr.check_finite()
+
+
+def test_auto_precision_is_bf16_only_where_the_hardware_runs_it_fast():
+    from aae.training import fast_bf16, resolve_precision
+
+    cpu = torch.device("cpu")
+    assert fast_bf16(cpu, {"avx2", "avx512f", "avx512_bf16"}) and fast_bf16(cpu, {"amx_bf16", "amx_tile"})
+    assert not fast_bf16(cpu, {"avx2", "avx512f", "avx512bw"})
+    assert resolve_precision("float32", cpu) == "float32" and resolve_precision("bf16", cpu) == "bf16"
+    assert resolve_precision("auto", cpu) == ("bf16" if fast_bf16(cpu) else "float32")
+
+
+def test_auto_precision_trains_and_is_recorded(tiny_npz, tmp_path):
+    from aae.cli import main
+    from aae.training import fast_bf16
+    from conftest import TINY, train_args
+
+    assert main(train_args(tiny_npz, tmp_path / "r", 1, TINY + ["precision=auto"])) == 0
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["precision"] == ("bf16" if fast_bf16(torch.device("cpu")) else "float32")

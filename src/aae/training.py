@@ -78,8 +78,33 @@ def lr_factor(schedule: ScheduleConfig, epoch: int) -> float:
     raise AAEError(f"unknown schedule kind {schedule.kind!r}; choose constant, step or exponential")
 
 
+def fast_bf16(device: torch.device, cpu_flags: set[str] | None = None) -> bool:
+    """Whether ``device`` runs bf16 matrix products fast: a CUDA device with bf16, or a CPU with
+    AMX or AVX-512 BF16 instructions (``cpu_flags``: the flags of /proc/cpuinfo, read when None)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    if cpu_flags is None:
+        try:
+            text = open("/proc/cpuinfo").read()
+        except OSError:
+            return False
+        cpu_flags = {f for line in text.splitlines() if line.startswith("flags") for f in line.split(":", 1)[1].split()}
+    return bool({"amx_bf16", "avx512_bf16"} & cpu_flags)
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``precision`` as it will run: ``auto`` is bf16 where :func:`fast_bf16`, float32 elsewhere."""
+    if precision == "auto":
+        return "bf16" if fast_bf16(device) else "float32"
+    return precision
+
+
 def autocast_factory(precision: str, device: torch.device) -> Callable[[], AbstractContextManager]:
-    """A no-argument context factory: bf16 autocast on ``device``'s type, or nothing for float32."""
+    """A no-argument context factory: bf16 autocast on ``device``'s type, or nothing for float32
+    (``auto``: as :func:`resolve_precision` decides)."""
+    precision = resolve_precision(precision, device)
     if precision == "float32":
         return nullcontext
     if precision == "bf16":

@@ -17,7 +17,7 @@ SCHEDULES = ("constant", "step", "exponential")
 RECON_LOSSES = ("mse", "l1", "bce")
 MMD_KERNELS = ("imq", "rbf")
 HEADS = ("learned", "identity")
-PRECISIONS = ("float32", "bf16")
+PRECISIONS = ("float32", "bf16", "auto")
 ON_NAN = ("stop", "rollback")
 
 

@@ -157,7 +157,7 @@ class Config:
     batch_size: int = 100
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    precision: str = "float32"  # float32 | bf16 (autocast forward passes; float32 master weights)
+    precision: str = "float32"  # float32 | bf16 (autocast forward, float32 weights) | auto (bf16 where fast)
     threads: int = 0  # CPU threads for torch (0: leave torch's choice)
     checkpoint_every: int = 0  # also write the training state every N steps (0: at epoch ends only)
     checkpoint_minutes: float = 5.0  # also write the training state every so many minutes of training (0: off)
