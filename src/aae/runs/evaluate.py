@@ -78,13 +78,18 @@ def predict_split(run: Run, splits: Splits, split: str) -> torch.Tensor:
 def classification_metrics(run: Run, splits: Splits) -> dict[str, Any]:
     """``test_error`` (and ``val_error`` for semi-supervised models) in percent; for clustering
     models also ``test_error_majority``, each cluster named by its validation images' majority label."""
+    can = run.model.capabilities
+    if can.clusters:  # both namings of the clusters from one pass over each split
+        proba_val, proba_test = predict_proba(run.model, splits.x_val), predict_proba(run.model, splits.x_test)
+        confident = predict_labels(proba_test, cluster_labels(proba_val, splits.y_val))
+        majority = predict_labels(proba_test, majority_labels(proba_val, splits.y_val))
+        return {
+            "test_error": error_percent(confident, splits.y_test),
+            "test_error_majority": error_percent(majority, splits.y_test),
+        }
     out: dict[str, Any] = {"test_error": error_percent(predict_split(run, splits, "test"), splits.y_test)}
-    if run.model.capabilities.classes and len(splits.y_val):
+    if can.classes and len(splits.y_val):
         out["val_error"] = error_percent(predict_split(run, splits, "val"), splits.y_val)
-    if run.model.capabilities.clusters:
-        mapping = majority_labels(predict_proba(run.model, splits.x_val), splits.y_val)
-        pred = predict_labels(predict_proba(run.model, splits.x_test), mapping)
-        out["test_error_majority"] = error_percent(pred, splits.y_test)
     return out
 
 
