@@ -159,7 +159,6 @@ def main() -> None:
     if unknown:
         ap.error(f"{unknown} are not in {args.table}: {known}")
     json_path = args.results / f"{args.table}.json"
-    records = json.loads(json_path.read_text()) if json_path.is_file() else []
     commit = git_commit()  # what the runs train from (a resumed run keeps the commit it is recorded with)
     for preset, _, metric, _ in TABLES[args.table]:
         if args.only and preset not in args.only:
@@ -182,6 +181,8 @@ def main() -> None:
                 **{k: v for k, v in summary.items() if k.startswith("ema_") and k.endswith("_error")},
                 **extra_metric(metric, out, args),
             }
+            # re-read: other reproduce.py processes (other seeds, in parallel) may have written since
+            records = json.loads(json_path.read_text()) if json_path.is_file() else []
             records = [r for r in records if (r["preset"], r["seed"]) != (preset, seed)] + [record]
             curve = args.results / "runs" / out.name / "metrics.jsonl"
             curve.parent.mkdir(parents=True, exist_ok=True)
