@@ -88,7 +88,7 @@ def run_one(preset: str, seed: int, args) -> tuple[dict, list[str], Path]:
         if (out / "checkpoint.json").is_file():
             run = [sys.executable, "-m", "aae", "train", "--resume", str(out), "--quiet", *data]
         else:
-            run = [sys.executable, "-m", *cmd[1:], "--overwrite", *data]
+            run = [sys.executable, "-m", *cmd, "--overwrite", *data]
         print(" ".join(run), flush=True)
         subprocess.run(run, check=True)
         summary = finished(out)

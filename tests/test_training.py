@@ -3,10 +3,10 @@ import json
 import pytest
 import torch
 
-from aae.config import Config, NetworkConfig, ScheduleConfig, apply_overrides
+from aae.config import Config, NetworkConfig, OptimConfig, ScheduleConfig, apply_overrides
 from aae.errors import AAEError
 from aae.models import build_model
-from aae.training import NumericalFault, Trainer, lr_factor
+from aae.training import NumericalFault, Trainer, lr_factor, make_optimizer
 
 
 def make_trainer(seed=0, epochs=3, sets=()):
@@ -178,3 +178,23 @@ def test_auto_precision_trains_and_is_recorded(tiny_npz, tmp_path):
     assert main(train_args(tiny_npz, tmp_path / "r", 1, TINY + ["precision=auto"])) == 0
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["precision"] == ("bf16" if fast_bf16(torch.device("cpu")) else "float32")
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+def test_clip_norm_bounds_the_gradient_a_step_sees(name):
+    def step(clip):
+        torch.manual_seed(0)
+        w = torch.nn.Parameter(torch.zeros(50))
+        opt = make_optimizer([w], OptimConfig(name, lr=0.1, momentum=0.0, clip_norm=clip))
+        (1000.0 * torch.randn(50) @ w).backward()  # a gradient of norm about 7000
+        opt.step()
+        return w.grad.norm().item(), w.detach().clone()
+
+    big, w_free = step(0.0)
+    clipped, w_clipped = step(1.0)
+    assert big > 1000 and clipped == pytest.approx(1.0, rel=1e-4)
+    if name == "sgd":  # the step is lr times the clipped gradient
+        assert w_clipped.norm().item() == pytest.approx(0.1, rel=1e-4)
+        assert w_free.norm().item() > 100
+    # a clip larger than the gradient changes nothing
+    assert step(1e9)[1].equal(w_free)

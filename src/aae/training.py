@@ -58,13 +58,22 @@ def _fast_path(params: list[nn.Parameter]) -> dict[str, bool]:
 
 
 def make_optimizer(params: list[nn.Parameter], cfg: OptimConfig) -> torch.optim.Optimizer:
-    """SGD with momentum or Adam over ``params``, as ``cfg`` says."""
+    """SGD with momentum or Adam over ``params``, as ``cfg`` says; with ``cfg.clip_norm > 0`` each
+    ``step()`` first rescales the gradients of ``params`` to at most that L2 norm."""
     fast = _fast_path(params)
     if cfg.name == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **fast)
-    if cfg.name == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay, **fast)
-    raise AAEError(f"unknown optimizer {cfg.name!r}; choose 'sgd' or 'adam'")
+        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **fast)
+    elif cfg.name == "adam":
+        opt = torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay, **fast)
+    else:
+        raise AAEError(f"unknown optimizer {cfg.name!r}; choose 'sgd' or 'adam'")
+    if cfg.clip_norm > 0:
+
+        def clip(*_) -> None:  # a step pre-hook runs after a distributed run has averaged the gradients
+            nn.utils.clip_grad_norm_(params, cfg.clip_norm, foreach=True)
+
+        opt.register_step_pre_hook(clip)
+    return opt
 
 
 def lr_factor(schedule: ScheduleConfig, epoch: int) -> float:

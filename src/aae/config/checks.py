@@ -79,6 +79,7 @@ def _optim_rules(name: str, o: OptimConfig) -> list[tuple[str, Any, Rule]]:
             lambda b: None if len(b) == 2 and not _each(_below(1))(b) else "must be two numbers in [0, 1)",
         ),
         (k + "weight_decay", o.weight_decay, _at_least(0)),
+        (k + "clip_norm", o.clip_norm, _at_least(0)),
     ]
 
 

@@ -19,6 +19,9 @@ class OptimConfig:
     momentum: float = 0.9
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     weight_decay: float = 0.0
+    # > 0: rescale the phase's gradients to at most this L2 norm (over all its parameters) before
+    # each step; a guard against the rare huge generator gradient of a discriminator that wins
+    clip_norm: float = 0.0
 
 
 def default_optimizers() -> dict[str, OptimConfig]:
