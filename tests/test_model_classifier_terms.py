@@ -1,5 +1,6 @@
 """The extra terms of the classification phase (aae.models.classifier_terms)."""
 
+import pytest
 import torch
 
 from aae.models.classifier_terms import frozen_batchnorm_stats, mean_entropy, vat_loss
@@ -17,7 +18,7 @@ def test_vat_finds_the_most_sensitive_direction_of_a_linear_classifier():
         return v @ w.T
 
     g = torch.Generator().manual_seed(0)
-    lds = vat_loss(logits_of, x, logits_of(x), eps=0.5, xi=1e-3, generator=g)
+    lds = vat_loss(logits_of, x, eps=0.5, xi=1e-3, generator=g)
     p = torch.softmax(logits_of(x), 1)
     step = torch.zeros(10)
     step[3] = 0.5  # the worst case: the whole norm on feature 3
@@ -33,12 +34,46 @@ def test_vat_grows_with_eps_and_is_differentiable():
     lin = torch.nn.Linear(5, 3)
     x = torch.rand(8, 5)
     sizes = [
-        float(vat_loss(lin, x, lin(x), eps=e, generator=torch.Generator().manual_seed(0)).detach()) for e in (0.1, 1, 3)
+        float(vat_loss(lin, x, eps=e, generator=torch.Generator().manual_seed(0)).detach()) for e in (0.1, 1, 3)
     ]
     assert 0 <= sizes[0] < sizes[1] < sizes[2]
-    loss = vat_loss(lin, x, lin(x), eps=1.0, generator=torch.Generator().manual_seed(0))
+    loss = vat_loss(lin, x, eps=1.0, generator=torch.Generator().manual_seed(0))
     loss.backward()
     assert lin.weight.grad is not None and float(lin.weight.grad.abs().sum()) > 0
+
+
+def test_vat_finds_the_same_direction_under_bf16_autocast():
+    """Away from 0, ``x + 1e-6 * d`` rounds to ``x`` in bf16: the power iteration must not run in it."""
+    w = torch.zeros(2, 10)
+    w[1, 3] = 4.0
+    x = torch.full((64, 10), 0.5)
+
+    def logits_of(v):
+        return v @ w.T
+
+    def lds(bf16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            return float(vat_loss(logits_of, x, eps=0.5, generator=torch.Generator().manual_seed(0)))
+
+    assert lds(True) == pytest.approx(lds(False), rel=0.05)
+    assert lds(False) > 0.05  # the worst case (feature 3), not a random direction's ~0.005
+
+
+def test_vat_default_step_survives_float32_rounding_on_images():
+    """On 784 pixels in [0, 1] a perturbation of norm 1e-6 is mostly rounded away in float32 (about
+    4e-8 per pixel against a spacing of 6e-8 at 0.5): the default step must find the direction a
+    large step finds on a linear classifier, where any step finds the same one."""
+    torch.manual_seed(0)
+    w = torch.randn(2, 784)
+    x = torch.rand(64, 784)
+
+    def logits_of(v):
+        return 0.1 * v @ w.T
+
+    def lds(**xi):
+        return float(vat_loss(logits_of, x, eps=0.5, generator=torch.Generator().manual_seed(0), **xi))
+
+    assert lds() == pytest.approx(lds(xi=0.1), rel=0.02)
 
 
 def test_mean_entropy():

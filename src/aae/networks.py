@@ -417,10 +417,14 @@ class CategoricalEncoder(nn.Module):
         self.y_head = nn.Linear(width, n_classes)
         self.z_head = nn.Linear(width, style_dim)
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, x: torch.Tensor, generator: torch.Generator | None = None, noise: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(logits (n, K), style (n, style_dim))`` of ``x`` ``(n, d)``; in training mode ``x`` gets
+        the input noise unless ``noise=False`` (a deterministic pass, e.g. for VAT)."""
         if self.standardize is not None:
             x = self.standardize(x)
-        h = self.trunk(corrupt(x, self.input_noise if self.training else 0.0, generator))
+        h = self.trunk(corrupt(x, self.input_noise if self.training and noise else 0.0, generator))
         return self.y_head(h), self.z_head(h)
 
     def classifier_parameters(self) -> list[nn.Parameter]:

@@ -119,7 +119,9 @@ class SemiSupervisedConfig:
     labeled_recon: float = 0.0  # weight of reconstructing labeled images from their true one-hot label
     vat_weight: float = 0.0  # weight of virtual adversarial training on the unlabeled mini-batch
     vat_eps: float = 2.0  # L2 norm of the adversarial perturbation, in data units
-    vat_xi: float = 1e-6  # finite-difference step of VAT's power iteration
+    # finite-difference step of VAT's power iteration, L2 norm in data units; 1e-6 (the VAT paper's,
+    # on zero-mean data) is mostly rounded away in float32 on pixels in [0, 1]
+    vat_xi: float = 1e-3
     entmin_weight: float = 0.0  # weight of the entropy of q(y|x) on the unlabeled mini-batch
 
 

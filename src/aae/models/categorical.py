@@ -201,7 +201,7 @@ class CategoricalAAE(LabelDecoderModel):
                     logits_u, _ = self.encoder(x, generator)
                     if t.vat_weight > 0:
                         out["vat_loss"] = vat_loss(
-                            lambda v: self.encoder(v, generator)[0], x, logits_u, t.vat_eps, t.vat_xi, generator
+                            lambda v: self.encoder(v, noise=False)[0], x, t.vat_eps, t.vat_xi, generator
                         )
                         loss = loss + t.vat_weight * out["vat_loss"]
                 if t.entmin_weight > 0:

@@ -43,25 +43,29 @@ def _unit(d: torch.Tensor) -> torch.Tensor:
 def vat_loss(
     logits_of: Callable[[torch.Tensor], torch.Tensor],
     x: torch.Tensor,
-    logits: torch.Tensor,
     eps: float,
-    xi: float = 1e-6,
+    xi: float = 1e-3,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """The local distributional smoothness term: KL(q(y|x) || q(y|x + r_adv)), averaged over the batch.
 
-    ``logits_of(x)`` ``(n, d) -> (n, K)``; ``logits`` are q(y|x)'s logits at ``x`` (the target, not
-    differentiated); ``eps`` is the perturbation's L2 norm in data units, ``xi`` the finite-difference
-    step of the power iteration.
+    ``logits_of(x)`` ``(n, d) -> (n, K)`` must be deterministic (no input noise, no dropout): the
+    power iteration reads the change of its output under a perturbation of norm ``xi``, which any
+    noise of its own would drown. The target q(y|x) is computed here and not differentiated;
+    ``eps`` is the perturbation's L2 norm in data units, ``xi`` the finite-difference step. The
+    power iteration runs in float32 whatever the caller's autocast: in bf16, ``x + xi * d`` rounds
+    back to ``x`` and the direction found would be noise.
     """
-    p = torch.softmax(logits.detach().float(), 1)
-    log_p = torch.log_softmax(logits.detach().float(), 1)
-    d = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-    d = (xi * _unit(d)).requires_grad_()
-    dist = F.kl_div(torch.log_softmax(logits_of(x + d).float(), 1), log_p, log_target=True, reduction="batchmean")
-    (grad,) = torch.autograd.grad(dist, d)
-    r_adv = eps * _unit(grad.detach())
-    return F.kl_div(torch.log_softmax(logits_of(x + r_adv).float(), 1), p, reduction="batchmean")
+    with torch.autocast(x.device.type, enabled=False):
+        x32 = x.float()
+        with torch.no_grad():
+            log_p = torch.log_softmax(logits_of(x32).float(), 1)
+        d = torch.randn(x32.shape, generator=generator, device=x.device, dtype=x32.dtype)
+        d = (xi * _unit(d)).requires_grad_()
+        dist = F.kl_div(torch.log_softmax(logits_of(x32 + d).float(), 1), log_p, log_target=True, reduction="batchmean")
+        (grad,) = torch.autograd.grad(dist, d)
+    r_adv = (eps * _unit(grad.detach())).to(x.dtype)
+    return F.kl_div(torch.log_softmax(logits_of(x + r_adv).float(), 1), log_p, log_target=True, reduction="batchmean")
 
 
 def mean_entropy(logits: torch.Tensor) -> torch.Tensor:
