@@ -33,9 +33,7 @@ def test_vat_finds_the_most_sensitive_direction_of_a_linear_classifier():
 def test_vat_grows_with_eps_and_is_differentiable():
     lin = torch.nn.Linear(5, 3)
     x = torch.rand(8, 5)
-    sizes = [
-        float(vat_loss(lin, x, eps=e, generator=torch.Generator().manual_seed(0)).detach()) for e in (0.1, 1, 3)
-    ]
+    sizes = [float(vat_loss(lin, x, eps=e, generator=torch.Generator().manual_seed(0)).detach()) for e in (0.1, 1, 3)]
     assert 0 <= sizes[0] < sizes[1] < sizes[2]
     loss = vat_loss(lin, x, eps=1.0, generator=torch.Generator().manual_seed(0))
     loss.backward()

@@ -198,3 +198,43 @@ def test_clip_norm_bounds_the_gradient_a_step_sees(name):
         assert w_free.norm().item() > 100
     # a clip larger than the gradient changes nothing
     assert step(1e9)[1].equal(w_free)
+
+
+def test_warmup_raises_every_learning_rate_step_by_step_then_hands_over_to_the_schedule():
+    sched = ScheduleConfig("step", [1], 0.1, warmup_steps=4)
+    assert [lr_factor(sched, 0, s) for s in range(6)] == pytest.approx([0.25, 0.5, 0.75, 1, 1, 1])
+    assert lr_factor(sched, 1, 10) == pytest.approx(0.1) and lr_factor(sched, 0) == 1.0
+    trainer = make_trainer(epochs=1, sets=["schedule.warmup_steps=6"])  # 8 mini-batches per epoch
+    seen = []
+    step = trainer.model.train_step
+
+    def spy(*args, **kwargs):
+        seen.append({n: o.param_groups[0]["lr"] for n, o in trainer.optimizers.items()})
+        return step(*args, **kwargs)
+
+    trainer.model.train_step = spy
+    trainer.fit(1)
+    base = {n: trainer.cfg.optim[n].lr for n in trainer.optimizers}
+    for i, lrs in enumerate(seen):
+        assert lrs == pytest.approx({n: lr * min(1, (i + 1) / 6) for n, lr in base.items()})
+
+
+def test_a_run_resumed_inside_the_warmup_trains_as_an_uninterrupted_one():
+    sets = ["schedule.warmup_steps=24"]
+    straight = make_trainer(sets=sets)
+    straight.fit(4)
+    first = make_trainer(sets=sets)
+    saved = {}
+
+    def at_checkpoint(t):
+        if t.step == 13:  # mid-epoch, mid-warm-up
+            tensors, meta = t.state_tensors()
+            saved["state"] = ({k: v.clone() for k, v in tensors.items()}, json.loads(json.dumps(meta)))
+            t.stop_requested = True
+
+    assert first.fit(4, on_checkpoint=at_checkpoint, checkpoint_every=1) is False
+    resumed = make_trainer(sets=sets)
+    resumed.load_state_tensors(*saved["state"])
+    assert resumed.fit(4) is True
+    ws, wr = weights(straight.model), weights(resumed.model)
+    assert all(torch.equal(ws[k], wr[k]) for k in ws)

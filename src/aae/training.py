@@ -76,14 +76,16 @@ def make_optimizer(params: list[nn.Parameter], cfg: OptimConfig) -> torch.optim.
     return opt
 
 
-def lr_factor(schedule: ScheduleConfig, epoch: int) -> float:
-    """Multiplier of the base learning rate during ``epoch`` (0-based)."""
+def lr_factor(schedule: ScheduleConfig, epoch: int, step: int | None = None) -> float:
+    """Multiplier of the base learning rate during ``epoch`` (0-based), at mini-batch ``step``
+    (0-based, counted over the whole run; None: past any warm-up)."""
+    warm = 1.0 if step is None or step >= schedule.warmup_steps else (step + 1) / schedule.warmup_steps
     if schedule.kind == "constant":
-        return 1.0
+        return warm
     if schedule.kind == "step":
-        return schedule.gamma ** sum(epoch >= m for m in schedule.milestones)
+        return warm * schedule.gamma ** sum(epoch >= m for m in schedule.milestones)
     if schedule.kind == "exponential":
-        return schedule.gamma**epoch
+        return warm * schedule.gamma**epoch
     raise AAEError(f"unknown schedule kind {schedule.kind!r}; choose constant, step or exponential")
 
 
@@ -176,7 +178,7 @@ class Trainer:
         return len(self.x) // self.cfg.batch_size
 
     def _set_lr(self) -> dict[str, float]:
-        f = lr_factor(self.cfg.schedule, self.epoch) * self.lr_scale
+        f = lr_factor(self.cfg.schedule, self.epoch, self.step) * self.lr_scale
         lrs = {}
         for name, opt in self.optimizers.items():
             lrs[name] = self.cfg.optim[name].lr * f
@@ -293,6 +295,8 @@ class Trainer:
             if labeled is not None:
                 li = labeled[i * lbs : (i + 1) * lbs][self.world.rank :: self.world.size]
                 extra["labeled"] = (as_float(self.x[li]), self.y[li])
+            if self.step < self.cfg.schedule.warmup_steps:
+                lrs = self._set_lr()  # the warm-up raises the learning rates step by step
             metrics = self.model.train_step(xb, self.y[idx], self.optimizers, self.noise, self.amp, **extra)
             for k, v in metrics.items():
                 self._sums[k] = self._sums[k] + v if k in self._sums else v.clone()

@@ -95,6 +95,7 @@ def rules(c: Config) -> list[tuple[str, Any, Rule]]:
         ("schedule.kind", s.kind, _one_of(SCHEDULES)),
         ("schedule.milestones", s.milestones, _each(positive_int)),
         ("schedule.gamma", s.gamma, _at_least(0, strict=True)),
+        ("schedule.warmup_steps", s.warmup_steps, count),
         ("epochs", c.epochs, positive_int),
         ("batch_size", c.batch_size, positive_int),
         ("seed", c.seed, count),

@@ -44,12 +44,14 @@ class ScheduleConfig:
     """Learning-rate schedule applied to every phase, stepped once per epoch.
 
     ``constant``; ``step`` (multiply by ``gamma`` at each epoch in ``milestones``);
-    ``exponential`` (multiply by ``gamma`` every epoch).
+    ``exponential`` (multiply by ``gamma`` every epoch). ``warmup_steps`` > 0 also scales every
+    learning rate by ``(step + 1) / warmup_steps`` over the run's first mini-batches.
     """
 
     kind: str = "constant"
     milestones: list[int] = field(default_factory=list)
     gamma: float = 0.1
+    warmup_steps: int = 0
 
 
 @dataclass
