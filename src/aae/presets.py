@@ -149,6 +149,21 @@ def _with_input_noise(cfg: Config) -> None:
     cfg.ema = 0.999
 
 
+def mnist_semisupervised_vat() -> Config:
+    """Beyond the paper: ``mnist-semisupervised-100`` plus virtual adversarial training (Miyato et
+    al. 2018) on the unlabeled mini-batch in the classification phase, weight 1, perturbation norm
+    2 (the VAT paper's MNIST setting), the power iteration's step 1e-3.
+
+    Measured over 3 epochs only (seed 0, bf16, without the warm-up): validation error 20.1, 18.3,
+    16.9 % against 14.2, 12.7, 12.4 % without VAT: slower at first, as VAT is; its full-length
+    figure is not measured yet.
+    """
+    cfg = mnist_semisupervised(100)()
+    cfg.name = "mnist-semisupervised-100-vat"
+    cfg.semisupervised.vat_weight = 1.0
+    return cfg
+
+
 def _against_collapse(cfg: Config) -> Config:
     """Adam at 1e-4 with beta1 = 0.1 for the reconstruction and both adversarial phases, and
     Gaussian noise (std 0.3) on the discriminators' inputs: without labels the paper's SGD
@@ -380,6 +395,12 @@ PRESETS: dict[str, Preset] = {
             "Table 2 (1.90 %)",
             "semi-supervised classification with 100 labels (10 per class)",
             mnist_semisupervised(100),
+        ),
+        Preset(
+            "mnist-semisupervised-100-vat",
+            "beyond Table 2 (target < 1.5 %)",
+            "the 100-label preset plus virtual adversarial training in the classification phase",
+            mnist_semisupervised_vat,
         ),
         Preset(
             "mnist-semisupervised-1000",
