@@ -13,7 +13,7 @@ everything done per step included) in two layouts:
 Each process trains two epochs of ``--steps`` mini-batches on the preset's data (its labeled
 images plus unlabeled ones) and reports the second epoch's samples/s. Epochs per hour are
 full-size epochs (50,000 MNIST training images); for two runs it is their sum. Writes
-``<results>/thread_layout.json`` and ``.md``.
+``<results>/thread_layout-<precision>.json`` and ``.md``.
 """
 
 from __future__ import annotations
@@ -114,8 +114,8 @@ def main() -> None:
         ]
     )
     args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "thread_layout.json").write_text(json.dumps(res, indent=1) + "\n")
-    (args.results / "thread_layout.md").write_text(md + "\n")
+    (args.results / f"thread_layout-{args.precision}.json").write_text(json.dumps(res, indent=1) + "\n")
+    (args.results / f"thread_layout-{args.precision}.md").write_text(md + "\n")
     print(md)
 
 
