@@ -41,6 +41,11 @@ from aae.data import load_splits
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def git_commit() -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return out.stdout.strip() or "unknown"
+
+
 def write_npz(data_dir: str | None, images: int, path: Path) -> None:
     """``images`` Fashion-MNIST training images (a fixed subset) as a user's file: x uint8 (n, 28, 28), y int64."""
     splits = load_splits("fashion-mnist", data_dir, validation=0)
@@ -135,7 +140,9 @@ def main() -> None:
         f"Against the best LabelSpreading ({best}): the AAE's error is {gap:+.2f} points lower (positive: AAE better).",
         "",
         f"Machine: {platform.machine()}, torch {torch.__version__} with {args.threads} thread(s) per run, "
-        f"scikit-learn {sklearn.__version__}, {args.precision}. Commands (one per seed):",
+        f"scikit-learn {sklearn.__version__}, {args.precision}, commit {git_commit()}. "
+        f"The file and the baselines: `{' '.join(['python benchmarks/semisupervised_npz.py', *sys.argv[1:]])}`; "
+        "the AAE's commands (one per seed):",
         "",
         *[f"- `{r['command']}`" for r in rows],
     ]
