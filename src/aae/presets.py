@@ -156,9 +156,9 @@ def mnist_semisupervised_vat() -> Config:
     al. 2018) on the unlabeled mini-batch in the classification phase, weight 1, perturbation norm
     2 (the VAT paper's MNIST setting), the power iteration's step 1e-3.
 
-    Measured over 3 epochs only (seed 0, bf16, no gradient bound): validation error 20.1, 18.3,
-    16.9 % against 14.2, 12.7, 12.4 % without VAT: slower at first, as VAT is; its full-length
-    figure is not measured yet.
+    Measured over 20 epochs only (seed 0, bf16; results/reproduce/attempts.md #12): validation
+    error 15.65 % against 8.68 % without VAT, stalled at 15.5-16.5 % from epoch 3 on; its
+    formulation on this network is not settled and its full-length figure is not measured.
     """
     cfg = mnist_semisupervised(100)()
     cfg.name = "mnist-semisupervised-100-vat"
