@@ -33,17 +33,13 @@ from pathlib import Path
 import numpy as np
 import sklearn
 import torch
+from reproduce import git_commit  # benchmarks/ is on the path of a script run from it
 from sklearn.linear_model import LogisticRegression
 from sklearn.semi_supervised import LabelSpreading
 
 from aae.data import load_splits
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def git_commit() -> str:
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    return out.stdout.strip() or "unknown"
 
 
 def write_npz(data_dir: str | None, images: int, path: Path) -> None:
@@ -56,7 +52,7 @@ def write_npz(data_dir: str | None, images: int, path: Path) -> None:
 
 
 def train_aae(npz: Path, seed: int, args) -> tuple[dict, str]:
-    out = args.runs / f"{args.preset}-s{seed}" / ("" if not args.epochs else f"e{args.epochs}")
+    out = args.runs / (f"{args.preset}-s{seed}" + (f"-e{args.epochs}" if args.epochs else ""))
     cmd = ["aae", "train", args.preset, "--set", f"data.dataset={npz}", "--seed", str(seed), "--out", str(out)]
     cmd += ["--quiet", "--set", f"threads={args.threads}", "--set", f"precision={args.precision}"]
     if args.epochs:

@@ -125,13 +125,13 @@ def mnist_semisupervised(n_labeled: int) -> Callable[[], Config]:
         cfg.data = DataConfig(n_labeled=n_labeled)  # class-balanced, drawn by seed; 10K held out for validation
         cfg = _with_batchnorm(cfg)
         if n_labeled == 100:
-            _with_input_noise(cfg)
+            _recipe_100_labels(cfg)
         return cfg
 
     return make
 
 
-def _with_input_noise(cfg: Config) -> None:
+def _recipe_100_labels(cfg: Config) -> None:
     """Gaussian noise (std 0.3) on the encoder's input while training, 150 epochs, learning rates
     / 10 at 100 and 130, the generator phase's gradient norm bounded at 100, and a weight average
     (decay 0.999) evaluated beside the weights.

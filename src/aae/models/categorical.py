@@ -196,15 +196,14 @@ class CategoricalAAE(LabelDecoderModel):
             with self._labeled_pass():
                 logits_l, _ = self.encoder(xl, generator)
             loss = ce = F.cross_entropy(logits_l.float(), yl)
-            if t.vat_weight > 0 or t.entmin_weight > 0:
-                with frozen_batchnorm_stats(self.encoder):
-                    logits_u, _ = self.encoder(x, generator)
-                    if t.vat_weight > 0:
-                        out["vat_loss"] = vat_loss(
-                            lambda v: self.encoder(v, noise=False)[0], x, t.vat_eps, t.vat_xi, generator
-                        )
-                        loss = loss + t.vat_weight * out["vat_loss"]
+            with frozen_batchnorm_stats(self.encoder):
+                if t.vat_weight > 0:  # VAT makes its own deterministic passes over x
+                    out["vat_loss"] = vat_loss(
+                        lambda v: self.encoder(v, noise=False)[0], x, t.vat_eps, t.vat_xi, generator
+                    )
+                    loss = loss + t.vat_weight * out["vat_loss"]
                 if t.entmin_weight > 0:
+                    logits_u, _ = self.encoder(x, generator)
                     out["entropy"] = mean_entropy(logits_u)
                     loss = loss + t.entmin_weight * out["entropy"]
         optimizers["classify"].zero_grad(set_to_none=True)
