@@ -6,7 +6,8 @@
 
 Each (preset, seed) trains with one ``aae train`` command into ``<runs>/<preset>-s<seed>``; a finished
 run (its summary.json covers the preset's length) is reused, an interrupted one is resumed from
-its checkpoint. The command is recorded with the result, so anyone can check a number by replaying
+its checkpoint; a run whose config.json differs from what the preset gives today (the preset changed
+since) is moved aside to ``<preset>-s<seed>-stale-<n>`` and trained afresh. The command is recorded with the result, so anyone can check a number by replaying
 it: runs are seeded and deterministic on the same machine and thread count, and the same command
 with ``--epochs 2`` gives the first two epochs of the same curve. Writes:
 
@@ -69,6 +70,29 @@ def train_command(preset: str, seed: int, out: Path, args) -> list[str]:
     return cmd
 
 
+def expected_config(preset: str, seed: int, args) -> dict:
+    """The config ``train_command`` trains with, as config.json stores it."""
+    from aae.config import apply_overrides
+    from aae.presets import get_preset
+
+    sets = [f"seed={seed}", f"threads={args.threads}", f"precision={args.precision}"]
+    if args.epochs:
+        sets.append(f"epochs={args.epochs}")
+    return json.loads(json.dumps(apply_overrides(get_preset(preset), sets).to_dict()))
+
+
+def set_aside_if_stale(out: Path, expected: dict) -> None:
+    """Move a run trained from another config out of the way, so it is neither reused nor resumed."""
+    if not (out / "config.json").is_file() or json.loads((out / "config.json").read_text()) == expected:
+        return
+    n = 1
+    while out.with_name(f"{out.name}-stale-{n}").exists():
+        n += 1
+    aside = out.with_name(f"{out.name}-stale-{n}")
+    print(f"{out} was trained from another config than the preset gives now: moved to {aside}", flush=True)
+    out.rename(aside)
+
+
 def finished(out: Path) -> dict | None:
     """The run's summary if it finished all the epochs its config asks for."""
     if not (out / "summary.json").is_file():
@@ -82,6 +106,7 @@ def run_one(preset: str, seed: int, args) -> tuple[dict, list[str], Path]:
     name = f"{preset}-s{seed}" + (f"-e{args.epochs}" if args.epochs else "")
     out = args.runs / name
     cmd = train_command(preset, seed, out, args)
+    set_aside_if_stale(out, expected_config(preset, seed, args))
     summary = finished(out)
     if summary is None:
         data = ["--data-dir", args.data_dir] if args.data_dir else []
