@@ -7,9 +7,10 @@
 Each (preset, seed) trains with one ``aae train`` command into ``<runs>/<preset>-s<seed>``; a finished
 run (its summary.json covers the preset's length) is reused, an interrupted one is resumed from
 its checkpoint; a run whose config.json differs from what the preset gives today (the preset changed
-since) is moved aside to ``<preset>-s<seed>-stale-<n>`` and trained afresh. The command is recorded with the result, so anyone can check a number by replaying
-it: runs are seeded and deterministic on the same machine and thread count, and the same command
-with ``--epochs 2`` gives the first two epochs of the same curve. Writes:
+since) is moved aside to ``<preset>-s<seed>-stale-<n>`` and trained afresh. The command is recorded
+with the result, so anyone can check a number by replaying it: runs are seeded and deterministic on
+the same machine and thread count, and the same command with ``--epochs 2`` gives
+the first two epochs of the same curve. Writes:
 
 - ``<results>/<table>.json``: a list of records ``preset, seed, epochs, test_error, val_error,
   wall_s, threads, commit, command`` (and the table's own metric: ``parzen_ll`` for table1,
