@@ -37,6 +37,27 @@ def test_balance_term_spreads_a_collapsed_batch_over_the_clusters():
     assert order == ["recon", "disc", "gen"] and "balance_loss" in metrics
 
 
+def test_cluster_vat_is_a_deterministic_smoothness_cost_that_leaves_batchnorm_and_dropout_as_they_were():
+    """VAT's passes see no dropout and no input noise (the same draw gives the same cost), do not
+    move batch norm's running statistics, and its cost reaches the encoder in the gen phase."""
+    cfg = tiny_cat("clustering", n_clusters=4, dropout=0.5, batchnorm=True, input_noise=0.3)
+    cfg.clustering.vat_weight, cfg.clustering.vat_eps = 2.0, 0.5
+    torch.manual_seed(0)
+    model = build_model(cfg, 20, 4).train()
+    x = torch.rand(16, 20)
+    stats = [b.clone() for b in model.encoder.buffers()]
+    costs = [model._cluster_vat(x, torch.Generator().manual_seed(3)) for _ in range(2)]
+    assert float(costs[0].detach()) > 0 and torch.equal(costs[0], costs[1])
+    assert all(torch.equal(a, b) for a, b in zip(stats, model.encoder.buffers()))
+    assert all(m.training for m in model.encoder.modules())  # dropout back in training mode
+    costs[0].backward()
+    assert model.encoder.y_head.weight.grad.abs().sum() > 0
+    _, order, metrics = one_step(model, cfg)
+    assert order == ["recon", "disc", "gen"] and float(metrics["cluster_vat_loss"]) > 0
+    cfg.clustering.vat_weight = 0.0
+    assert build_model(cfg, 20, 4)._cluster_vat(x, None) is None
+
+
 def test_majority_vote_names_clusters_by_their_members():
     proba = torch.tensor([[0.9, 0.1, 0.0], [0.6, 0.4, 0.0], [0.55, 0.45, 0.0], [0.2, 0.8, 0.0], [0.3, 0.3, 0.4]])
     y = torch.tensor([1, 0, 0, 2, 1])

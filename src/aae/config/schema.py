@@ -134,6 +134,10 @@ class ClusteringConfig:
 
     balance_weight: float = 0.0  # × (log K − entropy of the batch-mean q(y|x)): keeps every cluster in use
     sharpness_weight: float = 0.0  # × mean entropy of q(y|x): confident assignments
+    # × KL(q(y|x) || q(y|x + r_adv)), virtual adversarial training (IMSAT's smoothness): a sample
+    # and its small perturbations belong to the same cluster
+    vat_weight: float = 0.0
+    vat_eps: float = 1.0  # L2 norm of the adversarial perturbation, in data units
 
 
 @dataclass

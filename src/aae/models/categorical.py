@@ -29,7 +29,7 @@ from aae.models.base import (
     reconstruction_phase,
 )
 from aae.models.build import build_decoder, build_prior, initialized, network_kwargs
-from aae.models.classifier_terms import frozen_batchnorm_stats, mean_entropy, vat_loss
+from aae.models.classifier_terms import frozen_batchnorm_stats, mean_entropy, no_dropout, vat_loss
 from aae.models.supervised import LabelDecoderModel, check_class_labels
 from aae.networks import CategoricalEncoder, Decoder
 from aae.priors import Categorical
@@ -37,7 +37,7 @@ from aae.regularizers import AdversarialRegularizer
 
 UNSUPERVISED_PHASES = ("recon", "disc", "gen")
 SEMISUPERVISED_PHASES = ("recon", "disc", "gen", "classify")
-CATEGORICAL_METRICS = {"recon_loss": "recon", **ADVERSARIAL_METRICS, "balance_loss": "gen"}
+CATEGORICAL_METRICS = {"recon_loss": "recon", **ADVERSARIAL_METRICS, "balance_loss": "gen", "cluster_vat_loss": "gen"}
 CLASSIFY_METRICS = {
     "classify_loss": "classify",
     "classify_acc": "classify",
@@ -142,10 +142,15 @@ class CategoricalAAE(LabelDecoderModel):
         if rec_l is not None:
             out["labeled_recon_loss"] = rec_l.detach() / self.terms.labeled_recon
         balance = self._balance(y_soft)
+        with amp():
+            smooth = self._cluster_vat(x, generator)
+        extra = [t for t in (balance, smooth) if t is not None]
         triples = [(self.category, y_soft, None), (self.style, z, None)]
-        out.update(adversarial_phases(triples, optimizers, generator, amp, balance))
+        out.update(adversarial_phases(triples, optimizers, generator, amp, sum(extra) if extra else None))
         if balance is not None:
             out["balance_loss"] = balance.detach()
+        if smooth is not None:
+            out["cluster_vat_loss"] = smooth.detach() / self.clusters.vat_weight
         if self.classify:
             out.update(self._classification(x, labeled, optimizers, generator, amp))
         return out
@@ -162,6 +167,16 @@ class CategoricalAAE(LabelDecoderModel):
         spread = math.log(self.n_classes) + (mean * torch.log(mean.clamp_min(1e-12))).sum()
         sharp = -(y_soft * log_q).sum(1).mean()
         return c.balance_weight * spread + c.sharpness_weight * sharp
+
+    def _cluster_vat(self, x: torch.Tensor, generator) -> torch.Tensor | None:
+        """``clustering.vat_weight`` × virtual adversarial training of q(y|x) on the mini-batch ``x``
+        (or None): IMSAT's smoothness, which makes clusters follow the data's neighbourhoods rather
+        than whatever splits the reconstruction finds easiest. Batch-norm statistics frozen."""
+        c = self.clusters
+        if c.vat_weight == 0:
+            return None
+        with frozen_batchnorm_stats(self.encoder), no_dropout(self.encoder):
+            return c.vat_weight * vat_loss(lambda v: self.encoder(v, noise=False)[0], x, c.vat_eps, 1e-3, generator)
 
     def _labeled_reconstruction(self, labeled, generator) -> torch.Tensor | None:
         """``terms.labeled_recon`` × the cost of reconstructing x_l from [one-hot y_l, z(x_l)] (or None)."""
@@ -198,9 +213,10 @@ class CategoricalAAE(LabelDecoderModel):
             loss = ce = F.cross_entropy(logits_l.float(), yl)
             with frozen_batchnorm_stats(self.encoder):
                 if t.vat_weight > 0:  # VAT makes its own deterministic passes over x
-                    out["vat_loss"] = vat_loss(
-                        lambda v: self.encoder(v, noise=False)[0], x, t.vat_eps, t.vat_xi, generator
-                    )
+                    with no_dropout(self.encoder):
+                        out["vat_loss"] = vat_loss(
+                            lambda v: self.encoder(v, noise=False)[0], x, t.vat_eps, t.vat_xi, generator
+                        )
                     loss = loss + t.vat_weight * out["vat_loss"]
                 if t.entmin_weight > 0:
                     logits_u, _ = self.encoder(x, generator)

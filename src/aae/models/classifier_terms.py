@@ -23,16 +23,31 @@ from torch import nn
 @contextmanager
 def frozen_batchnorm_stats(module: nn.Module) -> Iterator[None]:
     """Inside, batch norm layers of ``module`` normalize with batch statistics (training mode) but
-    leave their running statistics as they are (momentum 0)."""
+    leave their running statistics, and their count of batches, as they are."""
     layers = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    saved = [m.momentum for m in layers]
+    saved = [(m.momentum, None if m.num_batches_tracked is None else m.num_batches_tracked.clone()) for m in layers]
     for m in layers:
         m.momentum = 0.0
     try:
         yield
     finally:
-        for m, momentum in zip(layers, saved):
+        for m, (momentum, count) in zip(layers, saved):
             m.momentum = momentum
+            if count is not None:
+                m.num_batches_tracked.copy_(count)
+
+
+@contextmanager
+def no_dropout(module: nn.Module) -> Iterator[None]:
+    """Inside, the dropout layers of ``module`` pass their input through (as in evaluation)."""
+    layers = [m for m in module.modules() if isinstance(m, nn.modules.dropout._DropoutNd) and m.training]
+    for m in layers:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m in layers:
+            m.train()
 
 
 def _unit(d: torch.Tensor) -> torch.Tensor:
