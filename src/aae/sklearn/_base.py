@@ -20,7 +20,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import nn
 
-from aae.config import Config, DimredConfig, NetworkConfig, OptimConfig
+from aae.config import ClusteringConfig, Config, DimredConfig, NetworkConfig, OptimConfig
 from aae.models import build_model
 from aae.priors import Prior
 from aae.sklearn._checks import (
@@ -156,12 +156,14 @@ class AAEMixin:
         n_clusters: int = 0,
         head_distance: float | None = None,
         categorical: bool = False,
+        clustering: ClusteringConfig | None = None,
     ) -> Config:
         """The :class:`aae.config.Config` of a training: the one place that knows its layout.
 
         ``categorical``: a model with a categorical code y, whose classification phase takes
         mini-batches of labeled samples as large as the others. ``head_distance``: the margin
-        between the cluster heads of the ``dimred`` models.
+        between the cluster heads of the ``dimred`` models. ``clustering``: the batch-level and
+        smoothness terms of the encoder's adversarial cost (none by default).
         """
         hidden = check_sizes("hidden_layer_sizes", self.hidden_layer_sizes)
         disc = self.discriminator_hidden_layer_sizes
@@ -197,6 +199,7 @@ class AAEMixin:
             device=self.device,
             precision=self.precision,
             dimred=dimred,
+            clustering=clustering or ClusteringConfig(),
         )
 
     def _fit_model(

@@ -8,10 +8,12 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
+from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from aae.config import ClusteringConfig
 from aae.sklearn._base import STYLE_DIM_DOC, CategoricalMixin
-from aae.sklearn._checks import FLOATS, at_least, one_of, seed_from
+from aae.sklearn._checks import FLOATS, at_least, check_non_negative, check_positive, one_of, seed_from
 from aae.sklearn._params import estimator, param
 
 COMBINE = ("consensus", "most_confident")
@@ -23,8 +25,11 @@ class AAEClustering(ClusterMixin, CategoricalMixin, BaseEstimator):
 
     The same network as :class:`SemiSupervisedAAEClassifier` without labels: a discriminator
     makes the softmax y look like one-hot vectors drawn uniformly from ``n_clusters``, another
-    matches z to ``prior``; a sample's cluster is ``argmax q(y|x)``. Clusters are balanced by
-    construction (the categorical prior is uniform), and a cluster may stay empty.
+    matches z to ``prior``; a sample's cluster is ``argmax q(y|x)``. Two terms beside the paper's
+    (both on by default, both as in IMSAT, Hu et al. 2017) keep that from collapsing: the entropy of
+    the batch-mean q(y|x) (a discriminator that judges one code at a time cannot see that every
+    sample went to the same cluster) and virtual adversarial smoothness (a sample and its nearby
+    perturbations share a cluster). ``balance_weight=0, smoothness_weight=0`` is the paper's model.
 
     Attributes
     ----------
@@ -32,6 +37,12 @@ class AAEClustering(ClusterMixin, CategoricalMixin, BaseEstimator):
         Cluster of every training sample.
     confidence_ : float
         Mean max of ``predict_proba`` over the training samples.
+    smoothness_eps_ : float
+        The norm of the virtual adversarial perturbation, in the units of ``X``.
+    cluster_order_ : ndarray of shape (n_clusters,)
+        Clusters are numbered from the largest on the training data down, so that the clusters in
+        use are 0 to m - 1 and empty ones come last: cluster j is unit ``cluster_order_[j]`` of
+        q(y|x) (or of the consensus).
     model_ : torch.nn.Module
         The trained :class:`aae.models.ClusteringAAE` (with ``n_init`` > 1: the most
         confident training).
@@ -67,6 +78,30 @@ class AAEClustering(ClusterMixin, CategoricalMixin, BaseEstimator):
         check=one_of(*COMBINE),
     )
 
+    balance_weight: float = param(
+        default=1.0,
+        kind="float",
+        doc="Weight of log K minus the entropy of the batch-mean q(y|x) in the encoder's adversarial cost "
+        "(nats; 0 when every cluster gets its share of the batch). Without it a training can put every "
+        "sample into one cluster.",
+        check=check_non_negative,
+    )
+    smoothness_weight: float = param(
+        default=1.0,
+        kind="float",
+        doc="Weight of virtual adversarial training in the encoder's adversarial cost: the KL divergence "
+        "between q(y|x) and q(y|x + r), r the perturbation of norm ``smoothness_radius`` that changes it most.",
+        check=check_non_negative,
+    )
+    smoothness_radius: float = param(
+        default=0.4,
+        kind="float",
+        doc="Norm of that perturbation, as a fraction of the median distance from a training sample to "
+        "its 10th nearest neighbour (measured on at most 2,000 of them at ``fit``), so that it follows "
+        "the data's scale.",
+        check=check_positive,
+    )
+
     def fit(self, X: Any, y: Any = None) -> AAEClustering:
         """Train on ``X`` ``(n_samples, n_features)``; ``y`` is ignored. Sets ``labels_``."""
         X, _ = self._validate_fit_data(X)
@@ -76,9 +111,17 @@ class AAEClustering(ClusterMixin, CategoricalMixin, BaseEstimator):
         rng = np.random.RandomState(seed)
         seeds = [seed, *(int(rng.randint(np.iinfo(np.int32).max)) for _ in range(int(self.n_init) - 1))]
         unlabeled, style_dim, n_clusters = np.full(len(X), -1), int(self.style_dim), int(self.n_clusters)
+        self.smoothness_eps_ = float(self.smoothness_radius) * neighbour_distance(X, 10, seed)
+        terms = ClusteringConfig(
+            balance_weight=float(self.balance_weight),
+            vat_weight=float(self.smoothness_weight),
+            vat_eps=max(self.smoothness_eps_, 1e-6),  # duplicated samples: distance 0
+        )
         fits = []
         for s in seeds:
-            model, cfg = self._fit_categorical("clustering", X, unlabeled, 0, style_dim, seed=s, n_clusters=n_clusters)
+            model, cfg = self._fit_categorical(
+                "clustering", X, unlabeled, 0, style_dim, seed=s, n_clusters=n_clusters, clustering=terms
+            )
             proba = self._memberships(X, model)
             fits.append((float(proba.max(1).mean()), model, cfg, self.history_, proba))
         _, self.model_, self.config_, self.history_, proba = max(fits, key=lambda f: f[0])
@@ -89,6 +132,9 @@ class AAEClustering(ClusterMixin, CategoricalMixin, BaseEstimator):
             proba = consensus_membership(probas, self.votes_)
         else:
             self.models_, self.votes_ = [self.model_], None
+        counts = np.bincount(proba.argmax(1), minlength=n_clusters)
+        self.cluster_order_ = np.argsort(-counts, kind="stable")
+        proba = proba[:, self.cluster_order_]
         self.labels_ = proba.argmax(1)
         self.confidence_ = float(proba.max(1).mean())
         return self
@@ -98,11 +144,23 @@ class AAEClustering(ClusterMixin, CategoricalMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=FLOATS, reset=False)
         probas = [self._memberships(X, model) for model in self.models_]
-        return probas[0] if self.votes_ is None else consensus_membership(probas, self.votes_)
+        proba = probas[0] if self.votes_ is None else consensus_membership(probas, self.votes_)
+        return proba[:, self.cluster_order_]
 
     def predict(self, X: Any) -> np.ndarray:
         """Cluster of each sample ``(n_samples,)`` in 0..n_clusters-1 (argmax of ``predict_proba``)."""
         return self.predict_proba(X).argmax(1)
+
+
+def neighbour_distance(X: np.ndarray, k: int, seed: int, at_most: int = 2000) -> float:
+    """Median Euclidean distance from a sample of ``X`` ``(n, d)`` to its ``k``-th nearest other
+    sample, over at most ``at_most`` samples drawn by ``seed`` (the neighbours are sought among all)."""
+    k = min(k, len(X) - 1)
+    if k < 1:
+        return 0.0
+    rows = np.random.RandomState(seed).permutation(len(X))[:at_most]
+    dist, _ = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X[rows])
+    return float(np.median(dist[:, k]))
 
 
 def consensus_votes(probas: Sequence[np.ndarray], n_clusters: int, seed: int) -> list[np.ndarray]:
