@@ -96,9 +96,7 @@ def classification(X, y, seed: int, params: dict) -> dict:
         "LogisticRegression (labelled only)": lambda: LogisticRegression(max_iter=5000).fit(Xtr[lab], ytr[lab]),
         "LabelSpreading (knn)": lambda: LabelSpreading(kernel="knn", max_iter=1000).fit(Xtr, semi),
         "LabelSpreading (rbf)": lambda: LabelSpreading(kernel="rbf", max_iter=1000).fit(Xtr, semi),
-        "SemiSupervisedAAEClassifier": lambda: SemiSupervisedAAEClassifier(random_state=seed, **params).fit(
-            Xtr, semi
-        ),
+        "SemiSupervisedAAEClassifier": lambda: SemiSupervisedAAEClassifier(random_state=seed, **params).fit(Xtr, semi),
     }
     out = {}
     for name, fit in models.items():

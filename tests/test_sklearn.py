@@ -215,18 +215,22 @@ def test_clustering_finds_blobs_and_is_reproducible():
     np.testing.assert_array_equal(clone(est).fit(x).labels_, labels)  # same random_state, same clusters
 
 
-def test_clustering_smoothness_follows_the_scale_of_the_data():
+def test_smoothness_follows_the_scale_of_the_data():
     """The perturbation's norm is ``smoothness_radius`` × the median 10th-neighbour distance: scaling
-    X scales it; the terms reach the trained model's config."""
-    x, _ = blobs(n=120, centers=3)
-    params = dict(n_clusters=3, style_dim=1, max_epochs=1, smoothness_radius=0.5, balance_weight=2.0, **SMALL)
+    X scales it; the weights reach the trained model's config (clusterer and classifier)."""
+    x, y = blobs(n=120, centers=3)
     dist = np.sort(np.linalg.norm(x[:, None] - x[None], axis=2), 1)[:, 10]
-    est = AAEClustering(**params).fit(x)
-    assert np.isclose(est.smoothness_eps_, 0.5 * np.median(dist))
-    assert est.config_.clustering.vat_eps == est.smoothness_eps_ and est.config_.clustering.balance_weight == 2.0
-    assert np.isclose(AAEClustering(**params).fit(3 * x).smoothness_eps_, 3 * est.smoothness_eps_)
-    off = AAEClustering(**{**params, "smoothness_weight": 0.0, "balance_weight": 0.0}).fit(x)
+    small = dict(style_dim=1, max_epochs=1, smoothness_radius=0.5, **SMALL)
+    clusterer = AAEClustering(n_clusters=3, balance_weight=2.0, **small).fit(x)
+    assert np.isclose(clusterer.smoothness_eps_, 0.5 * np.median(dist))
+    terms = clusterer.config_.clustering
+    assert (terms.vat_eps, terms.vat_weight, terms.balance_weight) == (clusterer.smoothness_eps_, 1.0, 2.0)
+    assert np.isclose(AAEClustering(n_clusters=3, **small).fit(3 * x).smoothness_eps_, 3 * clusterer.smoothness_eps_)
+    off = AAEClustering(n_clusters=3, smoothness_weight=0.0, balance_weight=0.0, **small).fit(x)
     assert off.config_.clustering.vat_weight == 0 and "cluster_vat_loss" not in off.history_[0]
+    clf = SemiSupervisedAAEClassifier(**small).fit(x, y)
+    assert np.isclose(clf.smoothness_eps_, clusterer.smoothness_eps_)
+    assert clf.config_.semisupervised.vat_eps == clf.smoothness_eps_ and "vat_loss" in clf.history_[0]
 
 
 def test_clustering_n_init_keeps_the_most_confident_training():
@@ -352,6 +356,7 @@ def test_docstrings_document_every_parameter_with_its_default(cls):
         (AAEClustering(input_noise=-1), ValueError, "input_noise must be >= 0"),
         (AAEClustering(balance_weight=-1), ValueError, "balance_weight must be >= 0"),
         (AAEClustering(smoothness_radius=0), ValueError, "smoothness_radius must be > 0"),
+        (SemiSupervisedAAEClassifier(smoothness_weight=-1), ValueError, "smoothness_weight must be >= 0"),
         (AAEEmbedding(head_distance=0), ValueError, "head_distance must be > 0"),
         (AAEEmbedding(n_clusters=1), ValueError, "n_clusters must be >= 2"),
         (AAETransformer(hidden_layer_sizes=()), ValueError, "hidden_layer_sizes must hold at least one layer"),

@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import nn
 
-from aae.config import ClusteringConfig, Config, DimredConfig, NetworkConfig, OptimConfig
+from aae.config import ClusteringConfig, Config, DimredConfig, NetworkConfig, OptimConfig, SemiSupervisedConfig
 from aae.models import build_model
 from aae.priors import Prior
 from aae.sklearn._checks import (
@@ -157,13 +158,15 @@ class AAEMixin:
         head_distance: float | None = None,
         categorical: bool = False,
         clustering: ClusteringConfig | None = None,
+        semisupervised: SemiSupervisedConfig | None = None,
     ) -> Config:
         """The :class:`aae.config.Config` of a training: the one place that knows its layout.
 
         ``categorical``: a model with a categorical code y, whose classification phase takes
         mini-batches of labeled samples as large as the others. ``head_distance``: the margin
         between the cluster heads of the ``dimred`` models. ``clustering``: the batch-level and
-        smoothness terms of the encoder's adversarial cost (none by default).
+        smoothness terms of the encoder's adversarial cost; ``semisupervised``: the classification
+        phase's terms beside cross-entropy (none by default, either).
         """
         hidden = check_sizes("hidden_layer_sizes", self.hidden_layer_sizes)
         disc = self.discriminator_hidden_layer_sizes
@@ -200,6 +203,7 @@ class AAEMixin:
             precision=self.precision,
             dimred=dimred,
             clustering=clustering or ClusteringConfig(),
+            semisupervised=semisupervised or SemiSupervisedConfig(),
         )
 
     def _fit_model(
@@ -293,6 +297,43 @@ class CategoricalMixin(AAEMixin):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=FLOATS, reset=False)
         return self._memberships(X)
+
+
+@with_params
+class SmoothnessMixin:
+    """Virtual adversarial smoothness of q(y|x) (Miyato et al. 2018), with a perturbation whose
+    size follows the data: the parameters and the norm they give for a training set."""
+
+    smoothness_weight: float = param(
+        default=1.0,
+        kind="float",
+        doc="Weight of virtual adversarial training: the KL divergence between q(y|x) and q(y|x + r), r the "
+        "perturbation of norm ``smoothness_radius`` that changes it most, on every mini-batch. 0: off.",
+        check=check_non_negative,
+    )
+    smoothness_radius: float = param(
+        default=0.4,
+        kind="float",
+        doc="Norm of that perturbation, as a fraction of the median distance from a training sample to its "
+        "10th nearest neighbour (measured on at most 2,000 of them at ``fit``), so that it follows the "
+        "data's scale.",
+        check=check_positive,
+    )
+
+    def _smoothness_eps(self, X: np.ndarray, seed: int) -> float:
+        """The perturbation's norm for training set ``X`` ``(n, d)``, in the units of ``X`` (> 0)."""
+        return max(float(self.smoothness_radius) * neighbour_distance(X, 10, seed), 1e-6)  # duplicates: 0
+
+
+def neighbour_distance(X: np.ndarray, k: int, seed: int, at_most: int = 2000) -> float:
+    """Median Euclidean distance from a sample of ``X`` ``(n, d)`` to its ``k``-th nearest other
+    sample, over at most ``at_most`` samples drawn by ``seed`` (the neighbours are sought among all)."""
+    k = min(k, len(X) - 1)
+    if k < 1:
+        return 0.0
+    rows = np.random.RandomState(seed).permutation(len(X))[:at_most]
+    dist, _ = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X[rows])
+    return float(np.median(dist[:, k]))
 
 
 class CodeTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):

@@ -7,19 +7,21 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from aae.sklearn._base import STYLE_DIM_DOC, CategoricalMixin
-from aae.sklearn._checks import at_least, encode_targets
+from aae.config import SemiSupervisedConfig
+from aae.sklearn._base import STYLE_DIM_DOC, CategoricalMixin, SmoothnessMixin
+from aae.sklearn._checks import at_least, encode_targets, seed_from
 from aae.sklearn._params import estimator, param
 
 
 @estimator
-class SemiSupervisedAAEClassifier(ClassifierMixin, CategoricalMixin, BaseEstimator):
+class SemiSupervisedAAEClassifier(ClassifierMixin, SmoothnessMixin, CategoricalMixin, BaseEstimator):
     """Semi-supervised classifier (paper §5): an AAE whose code is a class y and a style z.
 
     Every mini-batch trains reconstruction from [softmax(y), z], two discriminators (y against
     a uniform categorical distribution, z against ``prior``), and, on a mini-batch of the
-    labeled samples, the cross-entropy of q(y|x). Samples with ``y == -1`` are unlabeled and
-    used by the first three phases only, as in ``sklearn.semi_supervised``.
+    labeled samples, the cross-entropy of q(y|x), plus virtual adversarial smoothness of q(y|x) on
+    the mini-batch (``smoothness_weight``; 0 is the paper's model). Samples with ``y == -1`` are
+    unlabeled, as in ``sklearn.semi_supervised``.
 
     Attributes
     ----------
@@ -27,6 +29,8 @@ class SemiSupervisedAAEClassifier(ClassifierMixin, CategoricalMixin, BaseEstimat
         The labels seen in ``fit`` (other than -1), sorted.
     model_ : torch.nn.Module
         The trained :class:`aae.models.SemiSupervisedAAE`.
+    smoothness_eps_ : float
+        The norm of the virtual adversarial perturbation, in the units of ``X``.
     """
 
     _doc_words = {**CategoricalMixin._doc_words, "code_size": "style_dim"}
@@ -38,7 +42,12 @@ class SemiSupervisedAAEClassifier(ClassifierMixin, CategoricalMixin, BaseEstimat
         X, y = self._validate_fit_data(X, y)
         self.classes_, codes = encode_targets(y)
         n_classes = len(self.classes_)
-        self.model_, self.config_ = self._fit_categorical("semisupervised", X, codes, n_classes, int(self.style_dim))
+        seed = seed_from(self.random_state)
+        self.smoothness_eps_ = self._smoothness_eps(X, seed)
+        terms = SemiSupervisedConfig(vat_weight=float(self.smoothness_weight), vat_eps=self.smoothness_eps_)
+        self.model_, self.config_ = self._fit_categorical(
+            "semisupervised", X, codes, n_classes, int(self.style_dim), seed=seed, semisupervised=terms
+        )
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:

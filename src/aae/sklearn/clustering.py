@@ -8,28 +8,29 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
-from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from aae.config import ClusteringConfig
-from aae.sklearn._base import STYLE_DIM_DOC, CategoricalMixin
-from aae.sklearn._checks import FLOATS, at_least, check_non_negative, check_positive, one_of, seed_from
+from aae.sklearn._base import STYLE_DIM_DOC, CategoricalMixin, SmoothnessMixin
+from aae.sklearn._checks import FLOATS, at_least, check_non_negative, one_of, seed_from
 from aae.sklearn._params import estimator, param
 
 COMBINE = ("consensus", "most_confident")
 
 
 @estimator
-class AAEClustering(ClusterMixin, CategoricalMixin, BaseEstimator):
+class AAEClustering(ClusterMixin, SmoothnessMixin, CategoricalMixin, BaseEstimator):
     """Unsupervised clustering (paper §6): an AAE whose code is a cluster y and a style z.
 
     The same network as :class:`SemiSupervisedAAEClassifier` without labels: a discriminator
     makes the softmax y look like one-hot vectors drawn uniformly from ``n_clusters``, another
-    matches z to ``prior``; a sample's cluster is ``argmax q(y|x)``. Two terms beside the paper's
-    (both on by default, both as in IMSAT, Hu et al. 2017) keep that from collapsing: the entropy of
-    the batch-mean q(y|x) (a discriminator that judges one code at a time cannot see that every
-    sample went to the same cluster) and virtual adversarial smoothness (a sample and its nearby
-    perturbations share a cluster). ``balance_weight=0, smoothness_weight=0`` is the paper's model.
+    matches z to ``prior``; a sample's cluster is ``argmax q(y|x)``. Three terms of IMSAT (Hu et
+    al. 2017) join the encoder's adversarial cost, all on by default, since without them a training
+    can put every sample into one cluster (a discriminator that judges one code at a time cannot see
+    that): the entropy of the batch-mean q(y|x) (every cluster used), the mean entropy of q(y|x)
+    (confident assignments) and virtual adversarial smoothness (a sample and its nearby perturbations
+    share a cluster). ``balance_weight=0, sharpness_weight=0, smoothness_weight=0`` is the paper's
+    model. A cluster may stay empty.
 
     Attributes
     ----------
@@ -86,20 +87,12 @@ class AAEClustering(ClusterMixin, CategoricalMixin, BaseEstimator):
         "sample into one cluster.",
         check=check_non_negative,
     )
-    smoothness_weight: float = param(
-        default=1.0,
+    sharpness_weight: float = param(
+        default=0.3,
         kind="float",
-        doc="Weight of virtual adversarial training in the encoder's adversarial cost: the KL divergence "
-        "between q(y|x) and q(y|x + r), r the perturbation of norm ``smoothness_radius`` that changes it most.",
+        doc="Weight of the mean entropy of q(y|x) (nats) in the encoder's adversarial cost: confident "
+        "assignments. With ``balance_weight`` it makes the mutual information between x and its cluster.",
         check=check_non_negative,
-    )
-    smoothness_radius: float = param(
-        default=0.4,
-        kind="float",
-        doc="Norm of that perturbation, as a fraction of the median distance from a training sample to "
-        "its 10th nearest neighbour (measured on at most 2,000 of them at ``fit``), so that it follows "
-        "the data's scale.",
-        check=check_positive,
     )
 
     def fit(self, X: Any, y: Any = None) -> AAEClustering:
@@ -111,11 +104,12 @@ class AAEClustering(ClusterMixin, CategoricalMixin, BaseEstimator):
         rng = np.random.RandomState(seed)
         seeds = [seed, *(int(rng.randint(np.iinfo(np.int32).max)) for _ in range(int(self.n_init) - 1))]
         unlabeled, style_dim, n_clusters = np.full(len(X), -1), int(self.style_dim), int(self.n_clusters)
-        self.smoothness_eps_ = float(self.smoothness_radius) * neighbour_distance(X, 10, seed)
+        self.smoothness_eps_ = self._smoothness_eps(X, seed)
         terms = ClusteringConfig(
             balance_weight=float(self.balance_weight),
+            sharpness_weight=float(self.sharpness_weight),
             vat_weight=float(self.smoothness_weight),
-            vat_eps=max(self.smoothness_eps_, 1e-6),  # duplicated samples: distance 0
+            vat_eps=self.smoothness_eps_,
         )
         fits = []
         for s in seeds:
@@ -150,17 +144,6 @@ class AAEClustering(ClusterMixin, CategoricalMixin, BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         """Cluster of each sample ``(n_samples,)`` in 0..n_clusters-1 (argmax of ``predict_proba``)."""
         return self.predict_proba(X).argmax(1)
-
-
-def neighbour_distance(X: np.ndarray, k: int, seed: int, at_most: int = 2000) -> float:
-    """Median Euclidean distance from a sample of ``X`` ``(n, d)`` to its ``k``-th nearest other
-    sample, over at most ``at_most`` samples drawn by ``seed`` (the neighbours are sought among all)."""
-    k = min(k, len(X) - 1)
-    if k < 1:
-        return 0.0
-    rows = np.random.RandomState(seed).permutation(len(X))[:at_most]
-    dist, _ = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X[rows])
-    return float(np.median(dist[:, k]))
 
 
 def consensus_votes(probas: Sequence[np.ndarray], n_clusters: int, seed: int) -> list[np.ndarray]:
