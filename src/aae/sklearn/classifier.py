@@ -35,7 +35,7 @@ class SemiSupervisedAAEClassifier(ClassifierMixin, SmoothnessMixin, CategoricalM
 
     _doc_words = {**CategoricalMixin._doc_words, "code_size": "style_dim"}
 
-    style_dim: int = param(default=8, kind="int", doc=STYLE_DIM_DOC, check=at_least(1), kw_only=False)
+    style_dim: int = param(default=4, kind="int", doc=STYLE_DIM_DOC, check=at_least(1), kw_only=False)
 
     def fit(self, X: Any, y: Any) -> SemiSupervisedAAEClassifier:
         """Train on ``X`` ``(n_samples, n_features)`` and labels ``y`` ``(n_samples,)`` (-1: unlabeled)."""
