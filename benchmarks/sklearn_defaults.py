@@ -45,6 +45,8 @@ from sklearn.semi_supervised import LabelSpreading
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from reproduce import git_commit  # noqa: E402  (benchmarks/ is on the path of a script run from it)
+
 from aae.data import load_splits  # noqa: E402
 from aae.sklearn import AAEClustering, SemiSupervisedAAEClassifier  # noqa: E402
 
@@ -147,7 +149,7 @@ def write_md(record: dict, path: Path) -> None:
         lines.append("")
     p = {t: v for t, v in record["params"].items() if v}
     lines.append(f"Parameters set away from the defaults: {p or 'none'}.")
-    lines.append(f"Machine: {record['machine']}. Command: `{record['command']}`.")
+    lines.append(f"Machine: {record['machine']}. Command: `{record['command']}` at {record['commit']}.")
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -176,6 +178,7 @@ def main() -> None:
         "seeds": args.seeds,
         "results": results,
         "command": "python benchmarks/sklearn_defaults.py " + " ".join(sys.argv[1:]),
+        "commit": git_commit(),
         "machine": f"{platform.machine()}, torch {torch.__version__} (1 thread), scikit-learn {sklearn.__version__}",
     }
     args.results.mkdir(parents=True, exist_ok=True)
