@@ -28,7 +28,6 @@ import json
 import platform
 import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -45,7 +44,8 @@ from sklearn.semi_supervised import LabelSpreading
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from reproduce import git_commit  # noqa: E402  (benchmarks/ is on the path of a script run from it)
+from reproduce import git_commit  # noqa: E402
+from sklearn_digits import label_subset, timed  # noqa: E402  (benchmarks/ is on the path of a script run from it)
 
 from aae.data import load_splits  # noqa: E402
 from aae.sklearn import AAEClustering, SemiSupervisedAAEClassifier  # noqa: E402
@@ -62,22 +62,6 @@ def load(name: str, data_dir: str | None) -> tuple[np.ndarray, np.ndarray]:
     splits = load_splits({"mnist": "mnist", "fashion": "fashion-mnist"}[base], data_dir, validation=0)
     pick = torch.randperm(len(splits.x_train), generator=torch.Generator().manual_seed(12345))[: int(n)]
     return splits.x_train[pick].numpy().astype(np.float32), splits.y_train[pick].numpy()
-
-
-def label_subset(y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
-    """``y`` with all but ``fraction`` of each class (at least 1) replaced by -1."""
-    rng = np.random.default_rng(seed)
-    keep = np.zeros(len(y), dtype=bool)
-    for c in np.unique(y):
-        idx = np.flatnonzero(y == c)
-        keep[rng.choice(idx, max(1, round(fraction * len(idx))), replace=False)] = True
-    return np.where(keep, y, -1)
-
-
-def timed(fit):
-    t = time.perf_counter()
-    model = fit()
-    return model, time.perf_counter() - t
 
 
 def clustering(X, y, seed: int, params: dict) -> dict:
