@@ -175,8 +175,13 @@ class CategoricalAAE(LabelDecoderModel):
         c = self.clusters
         if c.vat_weight == 0:
             return None
+        return c.vat_weight * self._vat(x, c.vat_eps, 1e-3, generator)
+
+    def _vat(self, x: torch.Tensor, eps: float, xi: float, generator) -> torch.Tensor:
+        """VAT of q(y|x) on ``x`` through deterministic passes (no input noise, no dropout), batch
+        norm normalizing with the batch but leaving its running statistics alone."""
         with frozen_batchnorm_stats(self.encoder), no_dropout(self.encoder):
-            return c.vat_weight * vat_loss(lambda v: self.encoder(v, noise=False)[0], x, c.vat_eps, 1e-3, generator)
+            return vat_loss(lambda v: self.encoder(v, noise=False)[0], x, eps, xi, generator)
 
     def _labeled_reconstruction(self, labeled, generator) -> torch.Tensor | None:
         """``terms.labeled_recon`` × the cost of reconstructing x_l from [one-hot y_l, z(x_l)] (or None)."""
@@ -212,11 +217,8 @@ class CategoricalAAE(LabelDecoderModel):
                 logits_l, _ = self.encoder(xl, generator)
             loss = ce = F.cross_entropy(logits_l.float(), yl)
             with frozen_batchnorm_stats(self.encoder):
-                if t.vat_weight > 0:  # VAT makes its own deterministic passes over x
-                    with no_dropout(self.encoder):
-                        out["vat_loss"] = vat_loss(
-                            lambda v: self.encoder(v, noise=False)[0], x, t.vat_eps, t.vat_xi, generator
-                        )
+                if t.vat_weight > 0:
+                    out["vat_loss"] = self._vat(x, t.vat_eps, t.vat_xi, generator)
                     loss = loss + t.vat_weight * out["vat_loss"]
                 if t.entmin_weight > 0:
                     logits_u, _ = self.encoder(x, generator)
