@@ -2,7 +2,7 @@
 ``.npz``, against scikit-learn's LabelSpreading and LogisticRegression on the same split.
 
     OMP_NUM_THREADS=1 python benchmarks/semisupervised_npz.py --data-dir ../shared/data [--seeds 0 1 2]
-        [--images 10000] [--preset mnist-semisupervised-100] [--epochs N] [--precision bf16]
+        [--images 10000] [--preset mnist-semisupervised-100] [--epochs N] [--precision auto]
 
 The file: ``--images`` Fashion-MNIST training images (a fixed random subset, uint8 28x28) and
 their labels, written as ``<runs>/fashion-<images>.npz`` with arrays ``x`` and ``y``, as a user
@@ -16,7 +16,8 @@ seed): ``LabelSpreading`` with scikit-learn's two kernels at their defaults (knn
 rbf with gamma 20) and a tuned rbf (gamma 1/(d * variance), the "scale" heuristic), on all training
 images with the 100 labels; ``LogisticRegression`` on the 100 labelled images alone. Test error
 (percent) on the file's last 10 %. Writes ``<results>/semisupervised_npz.json`` and ``.md``
-(``--results`` defaults to ``results/semisupervised_npz``). A finished run is reused.
+(``--results`` defaults to ``results/semisupervised_npz``; a preset other than the default gets
+``semisupervised_npz-<preset>.json`` and ``.md``). A finished run is reused.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def main() -> None:
     ap.add_argument("--preset", default="mnist-semisupervised-100")
     ap.add_argument("--epochs", type=int, default=0, help="0: the preset's length")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--precision", default="bf16", choices=["float32", "bf16"])
+    ap.add_argument("--precision", default="auto", choices=["auto", "float32", "bf16"])
     ap.add_argument("--runs", type=Path, default=Path("runs/semisupervised_npz"))
     ap.add_argument("--results", type=Path, default=ROOT / "results" / "semisupervised_npz")
     args = ap.parse_args()
@@ -111,10 +112,12 @@ def main() -> None:
     for seed in args.seeds:
         summary, cmd = train_aae(npz, seed, args)
         row = {"seed": seed, "aae": summary["test_error"], "aae_ema": summary.get("ema_test_error"), "command": cmd}
+        row["precision"] = summary["precision"]
         row.update(baselines(npz, seed))
         rows.append(row)
         print(json.dumps(row), flush=True)
-    methods = [k for k in rows[0] if k not in ("seed", "command")]
+    methods = [k for k in rows[0] if k not in ("seed", "command", "precision")]
+    precision = "/".join(sorted({r["precision"] for r in rows}))  # as the runs resolved it
     lines = [
         f"Test error (%) on {args.images // 10} Fashion-MNIST test images of a user's `.npz` of {args.images} images "
         f"(80/10/10 in file order), 100 training labels drawn by seed; mean ± std over seeds "
@@ -136,7 +139,7 @@ def main() -> None:
         f"Against the best LabelSpreading ({best}): the AAE's error is {gap:+.2f} points lower (positive: AAE better).",
         "",
         f"Machine: {platform.machine()}, torch {torch.__version__} with {args.threads} thread(s) per run, "
-        f"scikit-learn {sklearn.__version__}, {args.precision}, commit {git_commit()}. "
+        f"scikit-learn {sklearn.__version__}, {precision}, commit {git_commit()}. "
         f"The file and the baselines: `{' '.join(['python benchmarks/semisupervised_npz.py', *sys.argv[1:]])}`; "
         "the AAE's commands (one per seed):",
         "",
@@ -146,8 +149,9 @@ def main() -> None:
         print("\n".join(lines))
         return  # a shortened smoke run: recorded nowhere
     args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "semisupervised_npz.json").write_text(json.dumps(rows, indent=1) + "\n")
-    (args.results / "semisupervised_npz.md").write_text("\n".join(lines) + "\n")
+    stem = "semisupervised_npz" + ("" if args.preset == "mnist-semisupervised-100" else f"-{args.preset}")
+    (args.results / f"{stem}.json").write_text(json.dumps(rows, indent=1) + "\n")
+    (args.results / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

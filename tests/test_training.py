@@ -168,6 +168,23 @@ def test_auto_precision_is_bf16_only_where_the_hardware_runs_it_fast():
     assert not fast_bf16(cpu, {"avx2", "avx512f", "avx512bw"})
     assert resolve_precision("float32", cpu) == "float32" and resolve_precision("bf16", cpu) == "bf16"
     assert resolve_precision("auto", cpu) == ("bf16" if fast_bf16(cpu) else "float32")
+    assert resolve_precision("auto", cpu, parity=False) == "float32"
+    assert resolve_precision("bf16", cpu, parity=False) == "bf16"  # asked for explicitly: given
+
+
+def test_auto_is_the_default_and_takes_bf16_only_for_families_with_measured_parity(monkeypatch):
+    import aae.training
+    from model_helpers import tiny_categorical
+
+    assert Config().precision == "auto"
+    monkeypatch.setattr(aae.training, "fast_bf16", lambda device: True)  # as on a CPU with AMX
+    assert make_trainer(epochs=1).precision == "bf16"  # the AAE: parity measured
+    cfg = tiny_categorical("clustering", n_clusters=4)
+    x = torch.rand(40, 20)
+    tr = Trainer(build_model(cfg, 20, 0), cfg, x, torch.full((40,), -1))
+    assert not tr.model.capabilities.bf16_parity and tr.precision == "float32"
+    monkeypatch.setattr(aae.training, "fast_bf16", lambda device: False)  # no fast bf16: float32 for all
+    assert make_trainer(epochs=1).precision == "float32"
 
 
 def test_auto_precision_trains_and_is_recorded(tiny_npz, tmp_path):

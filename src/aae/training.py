@@ -105,16 +105,18 @@ def fast_bf16(device: torch.device, cpu_flags: set[str] | None = None) -> bool:
     return bool({"amx_bf16", "avx512_bf16"} & cpu_flags)
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``precision`` as it will run: ``auto`` is bf16 where :func:`fast_bf16`, float32 elsewhere."""
+def resolve_precision(precision: str, device: torch.device, parity: bool = True) -> str:
+    """``precision`` as it will run: ``auto`` is bf16 where :func:`fast_bf16` and the model has
+    ``parity`` (``Capabilities.bf16_parity``: bf16 measured to train it as well as float32),
+    float32 elsewhere."""
     if precision == "auto":
-        return "bf16" if fast_bf16(device) else "float32"
+        return "bf16" if parity and fast_bf16(device) else "float32"
     return precision
 
 
 def autocast_factory(precision: str, device: torch.device) -> Callable[[], AbstractContextManager]:
     """A no-argument context factory: bf16 autocast on ``device``'s type, or nothing for float32
-    (``auto``: as :func:`resolve_precision` decides)."""
+    (``auto``: as :func:`resolve_precision` decides for a model with bf16 parity)."""
     precision = resolve_precision(precision, device)
     if precision == "float32":
         return nullcontext
@@ -154,7 +156,9 @@ class Trainer:
         self.ema = (
             AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True) if cfg.ema else None
         )
-        self.amp = autocast_factory(cfg.precision, x.device)
+        # the precision it runs in: "auto" resolved for this device and model family
+        self.precision = resolve_precision(cfg.precision, x.device, model.capabilities.bf16_parity)
+        self.amp = autocast_factory(self.precision, x.device)
         # each process draws its own noise; process 0 draws what a single process would
         self.noise = torch.Generator(x.device).manual_seed(cfg.seed + 1_000_003 * world.rank)
         self.order = torch.Generator().manual_seed(cfg.seed + 1)

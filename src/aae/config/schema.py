@@ -168,7 +168,9 @@ class Config:
     batch_size: int = 100
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    precision: str = "float32"  # float32 | bf16 (autocast forward, float32 weights) | auto (bf16 where fast)
+    # auto: bf16 where the hardware runs it fast and the model family trains as well in it
+    # (Capabilities.bf16_parity), float32 elsewhere | float32 | bf16 (autocast forward, float32 weights)
+    precision: str = "auto"
     threads: int = 0  # CPU threads for torch (0: leave torch's choice)
     checkpoint_every: int = 0  # also write the training state every N steps (0: at epoch ends only)
     checkpoint_minutes: float = 5.0  # also write the training state every so many minutes of training (0: off)

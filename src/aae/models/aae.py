@@ -42,7 +42,7 @@ class AdversarialAutoencoder(Autoencoder):
 
     @property
     def capabilities(self) -> Capabilities:  # type: ignore[override]
-        return Capabilities(code_decoder=True, label_prior=self.use_labels)
+        return Capabilities(code_decoder=True, label_prior=self.use_labels, bf16_parity=True)
 
     @classmethod
     def from_config(

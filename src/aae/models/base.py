@@ -48,6 +48,8 @@ class Capabilities:
     ``representation``: ``represent(x)``, ``view_2d(r)`` and ``cluster_heads`` (paper §7, Fig. 11).
     ``code_decoder``: ``decode(z)`` draws codes ``z`` (the 2-D manifold of Fig. 2e).
     ``label_prior``: the codes have a label-informed prior; ``label_match`` is reported.
+    ``bf16_parity``: bf16 autocast has been measured to train this model to float32's quality
+    (``benchmarks/precision_parity.py``, 3 seeds), so ``precision="auto"`` may take it.
     """
 
     classes: bool = False
@@ -58,6 +60,7 @@ class Capabilities:
     representation: bool = False
     code_decoder: bool = False
     label_prior: bool = False
+    bf16_parity: bool = False
 
     @property
     def predicts(self) -> bool:

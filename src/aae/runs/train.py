@@ -31,7 +31,7 @@ from aae.runs.files import (
     save_model,
     write_metrics,
 )
-from aae.training import NumericalFault, Trainer, resolve_device, resolve_precision
+from aae.training import NumericalFault, Trainer, resolve_device
 
 if TYPE_CHECKING:
     from aae.tracking import Tracker
@@ -205,7 +205,7 @@ def _train(
     summary.update(
         train_seconds=trainer.train_seconds,
         epochs=trainer.epoch,
-        precision=resolve_precision(cfg.precision, device),
+        precision=trainer.precision,
         samples_per_second=trainer.step * cfg.batch_size / max(trainer.train_seconds, 1e-9),
     )
     atomic_write_json(out / "summary.json", summary)

@@ -118,10 +118,11 @@ class AAEMixin:
         check=check_positive,
     )
     precision: str = param(
-        default="float32",
-        kind='{"float32", "bf16"}',
-        doc="bf16 autocasts the forward passes (float32 weights).",
-        check=one_of("float32", "bf16"),
+        default="auto",
+        kind='{"auto", "float32", "bf16"}',
+        doc="bf16 autocasts the forward passes (float32 weights); auto takes it where the hardware runs it fast "
+        "and the model family is measured to train as well in it, float32 elsewhere.",
+        check=one_of("auto", "float32", "bf16"),
     )
     device: str = param(
         default="cpu",
