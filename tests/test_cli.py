@@ -201,6 +201,11 @@ def test_classifying_runs_report_test_error_and_classify(tiny_npz, tmp_path, pre
     assert pred.shape == (30,) and pred.dtype == np.int64 and set(pred) <= set(range(10))
     # the CLI's predictions are the ones summary.json's test_error was computed from
     assert abs(100 * float((pred != y_test).mean()) - summary["test_error"]) < 1e-9
+    # and the confusion matrix too: row = true class, column = predicted
+    confusion = np.array(summary["test_confusion"])
+    expected = np.zeros_like(confusion)
+    np.add.at(expected, (y_test, pred), 1)
+    assert confusion.shape == (10, 10) and (confusion == expected).all()
     assert main(["sample", str(out), "-n", "4", "--label", "9", "-o", str(tmp_path / "s.npy")]) == 0
 
 

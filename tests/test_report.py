@@ -120,3 +120,15 @@ def test_report_layout_curves_full_width_and_config_folded(tiny_npz, tmp_path, d
         assert im.size[0] >= 1000 and im.size[1] >= 4 * 150  # full width, one readable panel per metric
     config = page[page.index("<h2>Config</h2>") :]
     assert config.index("<details>") < config.index('"hidden": [') < config.index("</details>")
+
+
+def test_report_shows_a_classifiers_confusion_matrix(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"model": "semisupervised", "epochs": 1}))
+    counts = [[5, 1, 0], [0, 4, 2], [1, 0, 7]]
+    (run / "summary.json").write_text(json.dumps({"test_error": 20.0, "test_confusion": counts}))
+    page = write_report(run).read_text()
+    assert "<h2>Confusion matrix</h2>" in page and "<b>7</b>" in page  # the diagonal in bold
+    assert "<td>33.3</td>" in page  # class 1: 2 of 6 wrong
+    assert "[[5, 1, 0]" not in page  # not dumped into the metrics table

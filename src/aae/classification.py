@@ -56,6 +56,18 @@ def majority_labels(proba_val: torch.Tensor, y_val: torch.Tensor) -> torch.Tenso
     return torch.where(counts.sum(1) > 0, counts.argmax(1), fallback)
 
 
+def confusion_counts(pred: torch.Tensor, y: torch.Tensor, n_classes: int | None = None) -> torch.Tensor:
+    """Confusion matrix ``(C, C)`` of counts: row = true class, column = predicted class.
+
+    ``pred`` and ``y`` are ``(n,)`` class indices >= 0; ``C`` is ``n_classes``, else one more than
+    the largest index seen.
+    """
+    if pred.shape != y.shape or len(y) == 0:
+        raise AAEError(f"predictions {tuple(pred.shape)} and labels {tuple(y.shape)} must be the same, non-empty size")
+    c = n_classes or int(max(pred.max(), y.max())) + 1
+    return torch.bincount(y.long() * c + pred.long(), minlength=c * c).view(c, c)
+
+
 def predict_labels(proba: torch.Tensor, mapping: torch.Tensor | None = None) -> torch.Tensor:
     """Predicted class of each row of ``proba`` ``(n, K)``: argmax, through ``mapping`` ``(K,)`` if given."""
     pred = proba.argmax(1)

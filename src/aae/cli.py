@@ -267,9 +267,20 @@ def cmd_train(args) -> int:
     if not summary:  # a process other than 0 in a distributed run
         return 0
     print(f"run written to {out}")
-    for k, v in summary.items():
-        print(f"  {k}: {v:.6g}" if isinstance(v, float) else f"  {k}: {v}")
+    print_metrics(summary)
     return 0
+
+
+def print_metrics(metrics: dict) -> None:
+    """One line per metric; a matrix (``test_confusion``) as rows under its name."""
+    for k, v in metrics.items():
+        if isinstance(v, list) and v and isinstance(v[0], list):
+            width = max(len(str(n)) for row in v for n in row)
+            print(f"  {k} (rows: true class, columns: predicted):")
+            for row in v:
+                print("    " + " ".join(str(n).rjust(width) for n in row))
+        else:
+            print(f"  {k}: {v:.6g}" if isinstance(v, float) else f"  {k}: {v}")
 
 
 def cmd_presets(args) -> int:
@@ -419,8 +430,7 @@ def cmd_eval(args) -> int:
     if args.parzen:
         results.update(parzen_run(run, splits, args.n_samples, args.seed))
     update_summary(run.path, results)
-    for k, v in results.items():
-        print(f"  {k}: {v:.6g}" if isinstance(v, float) else f"  {k}: {v}")
+    print_metrics(results)
     print(f"updated {run.path / 'summary.json'}")
     return 0
 

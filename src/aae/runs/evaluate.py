@@ -6,7 +6,14 @@ from typing import Any
 
 import torch
 
-from aae.classification import cluster_labels, error_percent, majority_labels, predict_labels, predict_proba
+from aae.classification import (
+    cluster_labels,
+    confusion_counts,
+    error_percent,
+    majority_labels,
+    predict_labels,
+    predict_proba,
+)
 from aae.data import Splits, as_float, load_splits
 from aae.errors import AAEError
 from aae.metrics import batched, label_match_fraction, parzen_evaluate, prior_mmd, reconstruction_mse
@@ -77,8 +84,11 @@ def predict_split(run: Run, splits: Splits, split: str) -> torch.Tensor:
 
 def classification_metrics(run: Run, splits: Splits) -> dict[str, Any]:
     """``test_error`` (and ``val_error`` for semi-supervised models) in percent; for clustering
-    models also ``test_error_majority``, each cluster named by its validation images' majority label."""
+    models also ``test_error_majority``, each cluster named by its validation images' majority label;
+    ``test_confusion``, the test split's confusion matrix as lists of counts (row: true class,
+    column: predicted class; clusters named as for ``test_error``)."""
     can = run.model.capabilities
+    n_classes = int(max(splits.y_test.max(), splits.y_val.max() if len(splits.y_val) else 0)) + 1
     if can.clusters:  # both namings of the clusters from one pass over each split
         proba_val, proba_test = predict_proba(run.model, splits.x_val), predict_proba(run.model, splits.x_test)
         confident = predict_labels(proba_test, cluster_labels(proba_val, splits.y_val))
@@ -86,10 +96,13 @@ def classification_metrics(run: Run, splits: Splits) -> dict[str, Any]:
         return {
             "test_error": error_percent(confident, splits.y_test),
             "test_error_majority": error_percent(majority, splits.y_test),
+            "test_confusion": confusion_counts(confident, splits.y_test, n_classes).tolist(),
         }
-    out: dict[str, Any] = {"test_error": error_percent(predict_split(run, splits, "test"), splits.y_test)}
+    pred = predict_split(run, splits, "test")
+    out: dict[str, Any] = {"test_error": error_percent(pred, splits.y_test)}
     if can.classes and len(splits.y_val):
         out["val_error"] = error_percent(predict_split(run, splits, "val"), splits.y_val)
+    out["test_confusion"] = confusion_counts(pred, splits.y_test, max(n_classes, int(pred.max()) + 1)).tolist()
     return out
 
 

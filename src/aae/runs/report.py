@@ -60,6 +60,7 @@ SUMMARY_LABELS = {
     "test_error": "test classification error (%)",
     "val_error": "validation classification error (%)",
     "test_error_majority": "test error (%), each cluster named by its validation images' majority label",
+    "test_confusion": "test confusion matrix: counts, row = true class, column = predicted",
     "parzen_ll": "Parzen log-likelihood of the test split (nats)",
     "parzen_sem": "standard error of the Parzen log-likelihood (nats)",
     "parzen_sigma": "Parzen window width σ (chosen on the validation split)",
@@ -150,9 +151,27 @@ def curves_png(history: list[dict[str, Any]], metrics: Sequence[str], title: str
     return buf.getvalue()
 
 
+def _confusion_table(counts: list[list[int]]) -> str:
+    """A confusion matrix (row: true class, column: predicted) as HTML, the diagonal in bold."""
+    head = "".join(f"<th>{j}</th>" for j in range(len(counts[0])))
+    rows = "".join(
+        f"<tr><th>{i}</th>"
+        + "".join(f"<td>{f'<b>{n}</b>' if i == j else n}</td>" for j, n in enumerate(row))
+        + f"<td>{100 * (1 - row[i] / max(sum(row), 1)):.1f}</td></tr>"
+        for i, row in enumerate(counts)
+    )
+    return (
+        "<p>Test split: rows are the true classes, columns the predicted ones; the last column is "
+        "each class's error (%).</p>"
+        f'<div class="scroll"><table><tr><th>true \\ predicted</th>{head}<th>error %</th></tr>{rows}</table></div>'
+    )
+
+
 def _summary_table(summary: dict[str, Any]) -> str:
     rows = []
     for k, v in summary.items():
+        if isinstance(v, list):  # matrices have their own table
+            continue
         label = SUMMARY_LABELS.get(k, "")
         if not label and k.startswith("ema_") and k[4:] in SUMMARY_LABELS:
             label = SUMMARY_LABELS[k[4:]] + ", averaged (EMA) weights"
@@ -201,6 +220,10 @@ def build_report(run: str | Path) -> str:
         f"report written {html.escape(time.strftime('%Y-%m-%d %H:%M:%S'))}.</p>",
         "<h2>Test metrics</h2>",
         _summary_table(summary) if summary else "<p>No summary.json: the run has not finished.</p>",
+    ]
+    if summary.get("test_confusion"):
+        parts += ["<h2>Confusion matrix</h2>", _confusion_table(summary["test_confusion"])]
+    parts += [
         "<h2>Training, per epoch</h2>",
     ]
     if history:
