@@ -1,0 +1,51 @@
+"""Which classes a classifier confuses on the validation split, from a run's latest checkpoint
+(a run still training, or finished), without touching the test split.
+
+    python benchmarks/probes/val_confusion.py RUN [--data-dir ../shared/data] [--ema]
+
+Prints the validation error, the confusion matrix (row: true class, column: predicted) and the
+most confused pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from aae.checkpoints import load_tensors
+from aae.classification import confusion_counts, error_percent, predict_labels, predict_proba
+from aae.data import load_splits
+from aae.models import build_model
+from aae.runs.files import read_config
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run", type=Path)
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--ema", action="store_true", help="the weight average instead of the weights")
+    args = ap.parse_args()
+    cfg = read_config(args.run / "config.json")
+    splits = load_splits(cfg.data.dataset, args.data_dir, cfg.data.validation, cfg.data.n_labeled, cfg.seed)
+    tensors, meta = load_tensors(args.run / "checkpoint")
+    prefix = "ema.module." if args.ema else "model."
+    n_classes = int(splits.y_val.max()) + 1
+    model = build_model(cfg, splits.x_train.shape[1], n_classes)
+    model.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
+    pred = predict_labels(predict_proba(model, splits.x_val))
+    counts = confusion_counts(pred, splits.y_val, n_classes)
+    error = error_percent(pred, splits.y_val)
+    print(f"{args.run}: step {meta['step']}, epoch {meta['epoch']}, val error {error:.2f} %")
+    for i, row in enumerate(counts.tolist()):
+        print(f"  {i}: " + " ".join(f"{n:5d}" for n in row))
+    off = counts.clone().fill_diagonal_(0)
+    top = torch.argsort(off.flatten(), descending=True)[:6]
+    pairs = [(int(t) // n_classes, int(t) % n_classes, int(off.flatten()[t])) for t in top]
+    print("most confused (true -> predicted: count):", json.dumps([f"{a}->{b}: {n}" for a, b, n in pairs]))
+
+
+if __name__ == "__main__":
+    main()
