@@ -318,7 +318,15 @@ def test_on_epoch_returning_false_stops_resumably_and_the_resumed_run_matches(tm
     assert losses(tmp_path / "a") == losses(tmp_path / "b")  # exactly as if never stopped
 
 
-@pytest.mark.parametrize("name", ["mnist-semisupervised-100.toml", "mnist-clusters-16.toml"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "mnist-semisupervised-100.toml",
+        "mnist-clusters-16.toml",
+        "mnist-semisupervised-100-vat.toml",
+        "mnist-clusters-16-imsat.toml",
+    ],
+)
 def test_the_benchmark_sweep_definitions_are_valid(name, tmp_path):
     src = Path(__file__).resolve().parents[1] / "benchmarks" / "sweeps" / name
     start_sweep_dir(tmp_path / "s", src)
