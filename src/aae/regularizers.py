@@ -73,7 +73,9 @@ class AdversarialRegularizer(nn.Module):
         self, z: torch.Tensor, y: torch.Tensor | None, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """BCE of D on prior samples (real) vs ``z`` (fake); returns (loss, accuracy)."""
-        labels = y if self.n_classes else None
+        # a prior with per-class components draws each real sample from its label's component; a
+        # prior without them (a label-aware discriminator on a shared prior) draws it from the whole
+        labels = y if self.n_classes and self.prior.n_classes else None
         real = self.prior.sample(len(z), generator, labels=labels).to(z.dtype)
         onehot = self._onehot(y)
         both = self._noisy(torch.cat([real, z], 0), generator)

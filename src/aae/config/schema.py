@@ -113,6 +113,16 @@ class VAEConfig:
 
 
 @dataclass
+class SupervisedConfig:
+    """Model ``supervised`` (style and content, paper §4)."""
+
+    # the style discriminator also sees each example's one-hot label, so the style's prior is
+    # matched within every class (q(z|y) = p(z)) and z cannot carry the class: the decoder has to
+    # take it from the label (off: the paper's model, which matches only q(z) as a whole)
+    label_discriminator: bool = False
+
+
+@dataclass
 class SemiSupervisedConfig:
     """Models ``semisupervised`` and ``dimred``: what the classification phase does besides the
     paper's cross-entropy on labeled examples (all off by default: the paper's model)."""
@@ -180,6 +190,7 @@ class Config:
     aae: AAEConfig = field(default_factory=AAEConfig)
     wae: WAEConfig = field(default_factory=WAEConfig)
     vae: VAEConfig = field(default_factory=VAEConfig)
+    supervised: SupervisedConfig = field(default_factory=SupervisedConfig)
     semisupervised: SemiSupervisedConfig = field(default_factory=SemiSupervisedConfig)
     clustering: ClusteringConfig = field(default_factory=ClusteringConfig)
     dimred: DimredConfig = field(default_factory=DimredConfig)

@@ -61,7 +61,8 @@ class SupervisedAAE(LabelDecoderModel):
 
     ``encoder``: x -> style z ``(n, style_dim)``; ``decoder``: [one-hot y, z] -> x; the
     regularizer matches q(z) to its prior, so z learns the style and the label the content.
-    Every training example needs a label.
+    Every training example needs a label. With ``label_discriminator`` the regularizer's
+    discriminator also sees the label and matches q(z|y) to the prior for every class.
     """
 
     phases: ClassVar[tuple[str, ...]] = ("recon", "disc", "gen")
@@ -80,6 +81,8 @@ class SupervisedAAE(LabelDecoderModel):
         self.encoder, self.decoder, self.regularizer = encoder, decoder, regularizer
         self.n_classes, self.recon_loss = n_classes, recon_loss
         self.prior = regularizer.prior
+        # the discriminator takes the label when it was built with label inputs
+        self.label_discriminator = regularizer.n_classes > 0
 
     @classmethod
     def from_config(
@@ -92,7 +95,10 @@ class SupervisedAAE(LabelDecoderModel):
         prior = build_prior(cfg)
         encoder = build_encoder(cfg, data_dim, image_shape)
         decoder = build_decoder(cfg, net.code_dim + n_classes, data_dim, image_shape)
-        regularizer = AdversarialRegularizer(prior, net.code_dim, net.disc_hidden, input_noise=net.disc_noise)
+        n_label_inputs = n_classes if cfg.supervised.label_discriminator else 0
+        regularizer = AdversarialRegularizer(
+            prior, net.code_dim, net.disc_hidden, n_label_inputs, input_noise=net.disc_noise
+        )
         return initialized(cls(encoder, decoder, regularizer, n_classes, cfg.recon_loss), cfg)
 
     def phase_parameters(self) -> dict[str, list[nn.Parameter]]:
@@ -125,7 +131,9 @@ class SupervisedAAE(LabelDecoderModel):
             z = self.encoder(x, generator)
         return {
             "recon_loss": rec.detach(),
-            **adversarial_phases([(self.regularizer, z, None)], optimizers, generator, amp),
+            **adversarial_phases(
+                [(self.regularizer, z, y if self.label_discriminator else None)], optimizers, generator, amp
+            ),
         }
 
     @torch.no_grad()
