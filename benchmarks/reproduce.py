@@ -82,9 +82,17 @@ def expected_config(preset: str, seed: int, args) -> dict:
     return json.loads(json.dumps(apply_overrides(get_preset(preset), sets).to_dict()))
 
 
+def stored_config(path: Path) -> dict:
+    """A run's config.json in today's layout: keys added to the config since the run was trained
+    take their defaults, so a new option does not make every finished run look stale."""
+    from aae.runs.files import read_config
+
+    return json.loads(json.dumps(read_config(path).to_dict()))
+
+
 def set_aside_if_stale(out: Path, expected: dict) -> None:
     """Move a run trained from another config out of the way, so it is neither reused nor resumed."""
-    if not (out / "config.json").is_file() or json.loads((out / "config.json").read_text()) == expected:
+    if not (out / "config.json").is_file() or stored_config(out / "config.json") == expected:
         return
     n = 1
     while out.with_name(f"{out.name}-stale-{n}").exists():
