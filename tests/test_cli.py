@@ -519,3 +519,16 @@ def test_the_progress_bar_keeps_30_columns_in_120(monkeypatch, model):
     for line in lines:
         assert len(line) <= 120 and len(line.split("|")[1]) >= 30, line
     assert re.search(r"recon=[0-9.]+ disc=[0-9.]+ gen=[0-9.]+", lines[-1]), lines[-1]
+
+
+def test_label_seed_fixes_the_labeled_examples_across_seeds(tiny_npz, tmp_path):
+    from aae.runs import load_run, run_splits
+
+    def labeled(name, *sets):
+        out = tmp_path / name
+        assert main(cat_args(tiny_npz, out, "mnist-semisupervised-100", "data.n_labeled=20", *sets, epochs=1)) == 0
+        return (run_splits(load_run(out)).y_train >= 0).nonzero().flatten().tolist()
+
+    a, b = labeled("a", "seed=0"), labeled("b", "seed=1")
+    assert len(a) == len(b) == 20 and a != b  # by default each seed draws its own labels
+    assert labeled("c", "seed=1", "data.label_seed=0") == a  # the labels of seed 0, trained with seed 1

@@ -29,7 +29,8 @@ def main() -> None:
     ap.add_argument("--ema", action="store_true", help="the weight average instead of the weights")
     args = ap.parse_args()
     cfg = read_config(args.run / "config.json")
-    splits = load_splits(cfg.data.dataset, args.data_dir, cfg.data.validation, cfg.data.n_labeled, cfg.seed)
+    d = cfg.data
+    splits = load_splits(d.dataset, args.data_dir, d.validation, d.n_labeled, d.labels_drawn_by(cfg.seed))
     tensors, meta = load_tensors(args.run / "checkpoint")
     prefix = "ema.module." if args.ema else "model."
     n_classes = int(splits.y_val.max()) + 1

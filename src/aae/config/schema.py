@@ -82,9 +82,16 @@ class DataConfig:
     validation: int = 10000  # training images held out for validation (tfd: its fold decides)
     fold: int = 0  # tfd: which of the 5 official folds (0-4)
     n_labeled: int = -1  # labels kept for label-informed training (-1: all), class-balanced by seed
+    # the seed that draws those labels (-1: the run's seed): fix it to vary the initialisation and
+    # the data order over seeds with the same labeled examples
+    label_seed: int = -1
     # per-pixel (x - mean) / std with the training split's statistics (saved with the weights);
     # needs network.output="linear"; samples, reconstructions and figures are mapped back to [0, 1]
     standardize: bool = False
+
+    def labels_drawn_by(self, seed: int) -> int:
+        """The seed that picks the kept labels of a run trained with ``seed``."""
+        return seed if self.label_seed < 0 else self.label_seed
 
 
 @dataclass

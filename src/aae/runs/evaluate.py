@@ -23,10 +23,10 @@ from aae.runs.files import Run
 def run_splits(run: Run, data_dir: str | None = None) -> Splits:
     """The run's data split as it was trained; read from ``data_dir``, else from where the run read them."""
     cfg = run.cfg
+    d = cfg.data
     return load_splits(
-        cfg.data.dataset, data_dir or run.data_dir, cfg.data.validation, cfg.data.n_labeled, cfg.seed,
-        fold=cfg.data.fold,
-    )  # fmt: skip
+        d.dataset, data_dir or run.data_dir, d.validation, d.n_labeled, d.labels_drawn_by(cfg.seed), fold=d.fold
+    )
 
 
 def split_tensors(splits: Splits, split: str) -> tuple[torch.Tensor, torch.Tensor]:

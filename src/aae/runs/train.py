@@ -93,9 +93,8 @@ def _train(
         progress, log = False, (lambda *a: None)
     if data_dir is None and resume:
         data_dir = checkpoint_data_dir(out)  # a run remembers where its data came from
-    splits = load_splits(
-        cfg.data.dataset, data_dir, cfg.data.validation, cfg.data.n_labeled, cfg.seed, fold=cfg.data.fold
-    )
+    d = cfg.data
+    splits = load_splits(d.dataset, data_dir, d.validation, d.n_labeled, d.labels_drawn_by(cfg.seed), fold=d.fold)
     torch.manual_seed(cfg.seed)  # weight initialisation
     model = build_model(cfg, splits.data_dim, splits.n_classes, splits.image_shape)
     if cfg.data.standardize:
