@@ -18,6 +18,7 @@ import torch
 from aae.checkpoints import load_tensors
 from aae.classification import confusion_counts, error_percent, predict_labels, predict_proba
 from aae.data import load_splits
+from aae.errors import AAEError
 from aae.models import build_model
 from aae.runs.files import read_config
 
@@ -28,13 +29,24 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--ema", action="store_true", help="the weight average instead of the weights")
     args = ap.parse_args()
+    try:
+        report(args)
+    except AAEError as e:
+        raise SystemExit(f"error: {e}") from None
+
+
+def report(args) -> None:
+    if not (args.run / "config.json").is_file():
+        raise AAEError(f"{args.run} holds no config.json: not a run directory")
+    if not (args.run / "checkpoint.json").is_file():
+        raise AAEError(f"{args.run} holds no checkpoint yet (checkpoint.json)")
     cfg = read_config(args.run / "config.json")
     d = cfg.data
     splits = load_splits(d.dataset, args.data_dir, d.validation, d.n_labeled, d.labels_drawn_by(cfg.seed))
     tensors, meta = load_tensors(args.run / "checkpoint")
     prefix = "ema.module." if args.ema else "model."
-    n_classes = int(splits.y_val.max()) + 1
-    model = build_model(cfg, splits.x_train.shape[1], n_classes)
+    n_classes = splits.n_classes
+    model = build_model(cfg, splits.data_dim, n_classes, splits.image_shape)
     model.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
     pred = predict_labels(predict_proba(model, splits.x_val))
     counts = confusion_counts(pred, splits.y_val, n_classes)

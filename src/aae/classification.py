@@ -59,12 +59,12 @@ def majority_labels(proba_val: torch.Tensor, y_val: torch.Tensor) -> torch.Tenso
 def confusion_counts(pred: torch.Tensor, y: torch.Tensor, n_classes: int | None = None) -> torch.Tensor:
     """Confusion matrix ``(C, C)`` of counts: row = true class, column = predicted class.
 
-    ``pred`` and ``y`` are ``(n,)`` class indices >= 0; ``C`` is ``n_classes``, else one more than
-    the largest index seen.
+    ``pred`` and ``y`` are ``(n,)`` class indices >= 0; ``C`` is ``n_classes`` (so classes absent
+    from both still get a row), or one more than the largest index seen where that is larger.
     """
     if pred.shape != y.shape or len(y) == 0:
         raise AAEError(f"predictions {tuple(pred.shape)} and labels {tuple(y.shape)} must be the same, non-empty size")
-    c = n_classes or int(max(pred.max(), y.max())) + 1
+    c = max(n_classes or 0, int(max(pred.max(), y.max())) + 1)
     return torch.bincount(y.long() * c + pred.long(), minlength=c * c).view(c, c)
 
 

@@ -116,8 +116,7 @@ def resolve_precision(precision: str, device: torch.device, parity: bool = True)
 
 def autocast_factory(precision: str, device: torch.device) -> Callable[[], AbstractContextManager]:
     """A no-argument context factory: bf16 autocast on ``device``'s type, or nothing for float32
-    (``auto``: as :func:`resolve_precision` decides for a model with bf16 parity)."""
-    precision = resolve_precision(precision, device)
+    (``precision`` as :func:`resolve_precision` gives it)."""
     if precision == "float32":
         return nullcontext
     if precision == "bf16":

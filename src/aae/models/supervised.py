@@ -81,8 +81,6 @@ class SupervisedAAE(LabelDecoderModel):
         self.encoder, self.decoder, self.regularizer = encoder, decoder, regularizer
         self.n_classes, self.recon_loss = n_classes, recon_loss
         self.prior = regularizer.prior
-        # the discriminator takes the label when it was built with label inputs
-        self.label_discriminator = regularizer.n_classes > 0
 
     @classmethod
     def from_config(
@@ -131,9 +129,8 @@ class SupervisedAAE(LabelDecoderModel):
             z = self.encoder(x, generator)
         return {
             "recon_loss": rec.detach(),
-            **adversarial_phases(
-                [(self.regularizer, z, y if self.label_discriminator else None)], optimizers, generator, amp
-            ),
+            # a regularizer built without label inputs ignores y
+            **adversarial_phases([(self.regularizer, z, y)], optimizers, generator, amp),
         }
 
     @torch.no_grad()

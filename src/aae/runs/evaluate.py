@@ -102,7 +102,7 @@ def classification_metrics(run: Run, splits: Splits) -> dict[str, Any]:
     out: dict[str, Any] = {"test_error": error_percent(pred, splits.y_test)}
     if can.classes and len(splits.y_val):
         out["val_error"] = error_percent(predict_split(run, splits, "val"), splits.y_val)
-    out["test_confusion"] = confusion_counts(pred, splits.y_test, max(n_classes, int(pred.max()) + 1)).tolist()
+    out["test_confusion"] = confusion_counts(pred, splits.y_test, n_classes).tolist()
     return out
 
 
