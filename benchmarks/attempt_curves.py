@@ -19,11 +19,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from aae.errors import exit_on_error  # noqa: E402
+
 
 def read_curve(path: Path) -> list[dict]:
     f = path / "metrics.jsonl" if path.is_dir() else path
     if not f.is_file():
-        raise SystemExit(f"error: no metrics.jsonl at {path}")
+        exit_on_error(f"no metrics.jsonl at {path}")
     return [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
 
 
@@ -40,7 +42,7 @@ def main() -> None:
     for item in args.runs:
         label, sep, path = item.partition("=")
         if not sep:
-            raise SystemExit(f"error: expected LABEL=PATH, got {item!r}")
+            exit_on_error(f"expected LABEL=PATH, got {item!r}")
         rows = [m for m in read_curve(Path(path)) if args.metric in m]
         hours, t = [], 0.0
         for m in rows:

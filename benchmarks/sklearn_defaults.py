@@ -48,6 +48,7 @@ from reproduce import git_commit  # noqa: E402
 from sklearn_digits import label_subset, timed  # noqa: E402  (benchmarks/ is on the path of a script run from it)
 
 from aae.data import load_splits  # noqa: E402
+from aae.errors import exit_on_error  # noqa: E402
 from aae.sklearn import AAEClustering, SemiSupervisedAAEClassifier  # noqa: E402
 
 
@@ -58,7 +59,7 @@ def load(name: str, data_dir: str | None) -> tuple[np.ndarray, np.ndarray]:
         return (d.data / 16.0).astype(np.float32), d.target
     base, _, n = name.rpartition("-")
     if base not in ("mnist", "fashion") or not n.isdigit():
-        raise SystemExit(f"error: unknown data set {name!r} (digits, mnist-N, fashion-N)")
+        exit_on_error(f"unknown data set {name!r} (digits, mnist-N, fashion-N)")
     splits = load_splits({"mnist": "mnist", "fashion": "fashion-mnist"}[base], data_dir, validation=0)
     pick = torch.randperm(len(splits.x_train), generator=torch.Generator().manual_seed(12345))[: int(n)]
     return splits.x_train[pick].numpy().astype(np.float32), splits.y_train[pick].numpy()
@@ -102,7 +103,7 @@ def parse_params(items: list[str]) -> dict[str, dict]:
         key, _, text = item.partition("=")
         task, _, name = key.partition(".")
         if task not in TASKS or not name or not text:
-            raise SystemExit(f"error: --param expects TASK.NAME=VALUE with TASK in {list(TASKS)}, got {item!r}")
+            exit_on_error(f"--param expects TASK.NAME=VALUE with TASK in {list(TASKS)}, got {item!r}")
         try:
             params[task][name] = ast.literal_eval(text)
         except (ValueError, SyntaxError):

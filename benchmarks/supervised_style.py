@@ -20,7 +20,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 
 from aae.data import as_float, load_splits
-from aae.errors import AAEError
+from aae.errors import AAEError, exit_on_error
 from aae.runs import load_run
 
 
@@ -34,7 +34,7 @@ def main() -> None:
     try:
         print(json.dumps(label_use(args.run, args.data_dir, args.styles, args.seed), indent=1))
     except AAEError as e:
-        raise SystemExit(f"error: {e}") from None
+        exit_on_error(f"{e}")
 
 
 def label_use(path: str, data_dir: str | None, styles: int, seed: int) -> dict:

@@ -26,6 +26,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from aae.errors import exit_on_error
+
 ROOT = Path(__file__).resolve().parents[1]
 EPOCH = 50_000  # MNIST training images per full-size epoch (10,000 held out)
 
@@ -67,7 +69,7 @@ def launch(args, threads: int, seed: int) -> subprocess.Popen:
 def result(proc: subprocess.Popen) -> float:
     out, _ = proc.communicate()
     if proc.returncode:
-        raise SystemExit(f"error: a timing process failed (exit status {proc.returncode})")
+        exit_on_error(f"a timing process failed (exit status {proc.returncode})")
     return json.loads(out.strip().splitlines()[-1])["samples_per_second"]
 
 

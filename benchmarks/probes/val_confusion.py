@@ -18,7 +18,7 @@ import torch
 from aae.checkpoints import load_tensors
 from aae.classification import confusion_counts, error_percent, predict_labels, predict_proba
 from aae.data import load_splits
-from aae.errors import AAEError
+from aae.errors import AAEError, exit_on_error
 from aae.models import build_model
 from aae.runs.files import read_config
 
@@ -32,7 +32,7 @@ def main() -> None:
     try:
         report(args)
     except AAEError as e:
-        raise SystemExit(f"error: {e}") from None
+        exit_on_error(f"{e}")
 
 
 def report(args) -> None:

@@ -4,6 +4,16 @@ The CLI prints its message without a traceback and exits with status 2; anything
 else that escapes is a bug in aae.
 """
 
+import sys
+from typing import NoReturn
+
 
 class AAEError(Exception):
     """A problem the user can fix (a path, a shape, a value); the message names it."""
+
+
+def exit_on_error(message: str) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with status 2, as the CLI does; for scripts
+    (the benchmarks) that refuse their input the same way."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
