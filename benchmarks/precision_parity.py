@@ -17,15 +17,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import torch
+
 sys.path.insert(0, str(Path(__file__).parent))
+from core_results import machine  # noqa: E402
 from reproduce import ROOT, finished, git_commit  # noqa: E402
+
+from aae.training import fast_bf16  # noqa: E402
 
 #: family -> (preset, epochs, the test metrics of summary.json compared)
 FAMILIES: dict[str, tuple[str, int, list[str]]] = {
@@ -70,7 +74,7 @@ def parity(f32: list[float], bf16: list[float]) -> dict:
 
 def markdown(records: list[dict], verdicts: dict, command: str) -> str:
     lines = [
-        f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}; command: `{command}`.",
+        f"Machine: {machine()} (fast bf16: {'yes' if fast_bf16(torch.device('cpu')) else 'no'}); command: `{command}`.",
         "",
         "Test metrics after the same epochs, mean ± std over seeds; parity: the means are apart by no",
         "more than float32's seed-to-seed std or 10 % of its mean, whichever is larger.",
