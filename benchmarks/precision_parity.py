@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from core_results import machine  # noqa: E402
 from reproduce import ROOT, finished, git_commit  # noqa: E402
 
+from aae.errors import exit_on_error  # noqa: E402
 from aae.training import fast_bf16  # noqa: E402
 
 #: family -> (preset, epochs, the test metrics of summary.json compared)
@@ -51,7 +52,8 @@ def train(preset: str, precision: str, seed: int, epochs: int, args) -> dict:
         cmd += ["--out", str(out), "--quiet", "--overwrite", "--data-dir", args.data_dir]
         print(" ".join(cmd), flush=True)
         t0 = time.perf_counter()
-        subprocess.run(cmd, check=True)
+        if subprocess.run(cmd).returncode:  # `aae train` printed its own error line
+            exit_on_error(f"training failed: {' '.join(cmd)}")
         print(f"  {time.perf_counter() - t0:.0f} s", flush=True)
         summary = finished(out)
     return summary

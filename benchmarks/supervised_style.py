@@ -34,7 +34,7 @@ def main() -> None:
     try:
         print(json.dumps(label_use(args.run, args.data_dir, args.styles, args.seed), indent=1))
     except AAEError as e:
-        exit_on_error(f"{e}")
+        exit_on_error(str(e))
 
 
 def label_use(path: str, data_dir: str | None, styles: int, seed: int) -> dict:

@@ -35,6 +35,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from aae.config import apply_overrides
 from aae.data import load_splits
+from aae.errors import AAEError, exit_on_error
 from aae.models import build_model
 from aae.presets import get_preset
 from aae.runs import Run, evaluate
@@ -375,4 +376,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except AAEError as e:  # data not found, a bad preset: one line, as the CLI says it
+        exit_on_error(str(e))
+    except subprocess.CalledProcessError as e:  # `aae train` printed its own error line above
+        exit_on_error(f"a timed run failed (exit status {e.returncode}): {' '.join(e.cmd)}")

@@ -20,19 +20,19 @@ from aae.classification import confusion_counts, error_percent, predict_labels, 
 from aae.data import load_splits
 from aae.errors import AAEError, exit_on_error
 from aae.models import build_model
-from aae.runs.files import read_config
+from aae.runs.files import checkpoint_data_dir, read_config
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run", type=Path)
-    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--data-dir", default=None, help="default: the folder the run's checkpoint recorded")
     ap.add_argument("--ema", action="store_true", help="the weight average instead of the weights")
     args = ap.parse_args()
     try:
         report(args)
     except AAEError as e:
-        exit_on_error(f"{e}")
+        exit_on_error(str(e))
 
 
 def report(args) -> None:
@@ -42,7 +42,8 @@ def report(args) -> None:
         raise AAEError(f"{args.run} holds no checkpoint yet (checkpoint.json)")
     cfg = read_config(args.run / "config.json")
     d = cfg.data
-    splits = load_splits(d.dataset, args.data_dir, d.validation, d.n_labeled, d.labels_drawn_by(cfg.seed))
+    data_dir = args.data_dir or checkpoint_data_dir(args.run)  # where the run was trained from
+    splits = load_splits(d.dataset, data_dir, d.validation, d.n_labeled, d.labels_drawn_by(cfg.seed))
     tensors, meta = load_tensors(args.run / "checkpoint")
     prefix = "ema.module." if args.ema else "model."
     n_classes = splits.n_classes
