@@ -65,10 +65,26 @@ def git_commit() -> str:
     return out.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
 
 
+def run_precision(preset: str, requested: str) -> str:
+    """``requested`` as a run of ``preset`` on this machine's CPU takes it: ``auto`` resolves here,
+    per preset (bf16 where it is fast and the preset's model has measured bf16 parity), so the
+    recorded command names the precision the run trained in and a replay elsewhere uses the same."""
+    import torch
+
+    from aae.models import build_model
+    from aae.presets import get_preset
+    from aae.training import resolve_precision
+
+    if requested != "auto":
+        return requested
+    model = build_model(get_preset(preset), 784, 10, (28, 28))
+    return resolve_precision("auto", torch.device("cpu"), model.capabilities.bf16_parity)
+
+
 def train_command(preset: str, seed: int, out: Path, args) -> list[str]:
     """The ``aae train`` command that trains exactly this run (data folder aside)."""
     cmd = ["aae", "train", preset, "--seed", str(seed), "--out", str(out), "--quiet"]
-    cmd += ["--set", f"threads={args.threads}", "--set", f"precision={args.precision}"]
+    cmd += ["--set", f"threads={args.threads}", "--set", f"precision={run_precision(preset, args.precision)}"]
     if args.epochs:
         cmd += ["--epochs", str(args.epochs)]
     return cmd
@@ -79,7 +95,7 @@ def expected_config(preset: str, seed: int, args) -> dict:
     from aae.config import apply_overrides
     from aae.presets import get_preset
 
-    sets = [f"seed={seed}", f"threads={args.threads}", f"precision={args.precision}"]
+    sets = [f"seed={seed}", f"threads={args.threads}", f"precision={run_precision(preset, args.precision)}"]
     if args.epochs:
         sets.append(f"epochs={args.epochs}")
     return json.loads(json.dumps(apply_overrides(get_preset(preset), sets).to_dict()))
@@ -186,7 +202,12 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--only", nargs="*", help="presets of the table to run (default: all)")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads per run (recorded: curves depend on it)")
-    ap.add_argument("--precision", default="bf16", choices=["float32", "bf16"])
+    ap.add_argument(
+        "--precision",
+        default="auto",
+        choices=["auto", "float32", "bf16"],
+        help="auto (default): per preset, as `aae train` would choose on this machine; the recorded command names the result",
+    )
     ap.add_argument("--epochs", type=int, default=0, help="a shortened replay (recorded nowhere); 0: full length")
     ap.add_argument("--runs", type=Path, default=Path("runs/reproduce"))
     ap.add_argument("--results", type=Path, default=ROOT / "results" / "reproduce")
