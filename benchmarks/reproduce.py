@@ -206,7 +206,7 @@ def main() -> None:
         "--precision",
         default="auto",
         choices=["auto", "float32", "bf16"],
-        help="auto (default): per preset, as `aae train` would choose on this machine; the recorded command names the result",
+        help="auto (default): per preset, as `aae train` chooses on this machine (recorded in the command)",
     )
     ap.add_argument("--epochs", type=int, default=0, help="a shortened replay (recorded nowhere); 0: full length")
     ap.add_argument("--runs", type=Path, default=Path("runs/reproduce"))
