@@ -87,3 +87,18 @@ def test_frozen_batchnorm_stats_normalizes_with_the_batch_but_keeps_the_running_
         out = bn(torch.rand(16, 3) + 5)
     assert torch.equal(bn.running_mean, before) and bn.momentum == 0.1
     torch.testing.assert_close(out.mean(0), torch.zeros(3), atol=1e-5, rtol=0)
+
+
+def test_vat_takes_one_radius_per_row():
+    """``eps`` ``(n, 1)`` perturbs each row by its own norm: rows all given the float's radius cost
+    what the float costs, rows given 0 cost nothing."""
+    lin = torch.nn.Linear(5, 3)
+    x = torch.rand(6, 5)
+
+    def cost(eps):
+        return float(vat_loss(lin, x, eps=eps, generator=torch.Generator().manual_seed(0)).detach())
+
+    radii = torch.full((6, 1), 0.8)
+    assert cost(radii) == pytest.approx(cost(0.8), rel=1e-6)
+    radii[3:] = 0.0
+    assert 0 < cost(radii) < cost(0.8)

@@ -46,7 +46,7 @@ def test_cluster_vat_is_a_deterministic_smoothness_cost_that_leaves_batchnorm_an
     model = build_model(cfg, 20, 4).train()
     x = torch.rand(16, 20)
     stats = [b.clone() for b in model.encoder.buffers()]
-    costs = [model._cluster_vat(x, torch.Generator().manual_seed(3)) for _ in range(2)]
+    costs = [model._cluster_vat(x, torch.Generator().manual_seed(3), None) for _ in range(2)]
     assert float(costs[0].detach()) > 0 and torch.equal(costs[0], costs[1])
     assert all(torch.equal(a, b) for a, b in zip(stats, model.encoder.buffers()))
     assert all(m.training for m in model.encoder.modules())  # dropout back in training mode
@@ -55,7 +55,7 @@ def test_cluster_vat_is_a_deterministic_smoothness_cost_that_leaves_batchnorm_an
     _, order, metrics = one_step(model, cfg)
     assert order == ["recon", "disc", "gen"] and float(metrics["cluster_vat_loss"]) > 0
     cfg.clustering.vat_weight = 0.0
-    assert build_model(cfg, 20, 4)._cluster_vat(x, None) is None
+    assert build_model(cfg, 20, 4)._cluster_vat(x, None, None) is None
 
 
 def test_majority_vote_names_clusters_by_their_members():
@@ -64,3 +64,32 @@ def test_majority_vote_names_clusters_by_their_members():
     # the most confident member of cluster 0 is labeled 1; its majority is 0
     assert cluster_labels(proba, y).tolist() == [1, 2, 1]
     assert majority_labels(proba, y).tolist() == [0, 2, 1]
+
+
+def test_vat_radius_from_the_kth_neighbour_reaches_train_step_through_the_trainer():
+    """With ``clustering.vat_neighbour = k`` the trainer computes each example's distance to its
+    k-th nearest training example once and hands the batch's to ``train_step``; a model asked
+    for it without one refuses clearly."""
+    import pytest
+
+    from aae.data import kth_neighbour_distance
+    from aae.errors import AAEError
+    from aae.training import Trainer
+
+    cfg = tiny_cat("clustering", n_clusters=4)
+    cfg.clustering.vat_weight, cfg.clustering.vat_eps, cfg.clustering.vat_neighbour = 1.0, 0.5, 3
+    cfg.epochs, cfg.batch_size = 1, 16
+    x = torch.rand(64, 20, generator=torch.Generator().manual_seed(0))
+    model = build_model(cfg, 20, 4)
+    assert model.neighbour_rank() == 3
+    trainer = Trainer(model, cfg, x, torch.full((64,), -1))
+    torch.testing.assert_close(trainer.radius, kth_neighbour_distance(x, 3))
+    seen = []
+    step = model.train_step
+    model.train_step = lambda *a, **kw: seen.append(kw["radius"]) or step(*a, **kw)
+    trainer.fit(1)
+    assert len(seen) == trainer.n_batches and all(r.shape == (16,) for r in seen)
+    with pytest.raises(AAEError, match="needs radius"):
+        model._cluster_vat(x[:8], None, None)
+    cfg.clustering.vat_weight = 0.0  # no VAT, no radius asked for
+    assert build_model(cfg, 20, 4).neighbour_rank() == 0

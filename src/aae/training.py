@@ -22,7 +22,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from aae.config import PRECISIONS, Config, OptimConfig, ScheduleConfig
-from aae.data import as_float
+from aae.data import as_float, kth_neighbour_distance
 from aae.distributed import GradientAveraging, World, all_reduce_mean_, any_process, check_batch_size, gather_tensor
 from aae.errors import AAEError
 from aae.models.base import Model
@@ -143,6 +143,10 @@ class Trainer:
         # models with a semi-supervised phase also get a mini-batch of labeled examples per step
         self.labeled_pool = (y >= 0).nonzero().squeeze(1) if model.capabilities.labeled_batch else None
         self.labeled_batch_size = cfg.labeled_batch_size or cfg.batch_size
+        # models whose VAT perturbation scales with the local density get each example's distance
+        # to its k-th nearest training example (IMSAT); computed once, exact and deterministic
+        k = model.neighbour_rank()
+        self.radius = kth_neighbour_distance(x, k) if k else None
         if self.labeled_pool is not None:
             if len(self.labeled_pool) == 0:
                 raise AAEError(f"model {cfg.model!r} needs labeled training examples and the data have none")
@@ -298,6 +302,8 @@ class Trainer:
             if labeled is not None:
                 li = labeled[i * lbs : (i + 1) * lbs][self.world.rank :: self.world.size]
                 extra["labeled"] = (as_float(self.x[li]), self.y[li])
+            if self.radius is not None:
+                extra["radius"] = self.radius[idx]
             if self.step < self.cfg.schedule.warmup_steps:
                 lrs = self._set_lr()  # the warm-up raises the learning rates step by step
             metrics = self.model.train_step(xb, self.y[idx], self.optimizers, self.noise, self.amp, **extra)

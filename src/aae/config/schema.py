@@ -155,6 +155,9 @@ class ClusteringConfig:
     # and its small perturbations belong to the same cluster
     vat_weight: float = 0.0
     vat_eps: float = 1.0  # L2 norm of the adversarial perturbation, in data units
+    # 0: vat_eps is the norm; k > 0: each example's norm is vat_eps × its distance to its k-th nearest
+    # training example (IMSAT: k = 10, vat_eps = 0.25), so dense regions get small perturbations
+    vat_neighbour: int = 0
 
 
 @dataclass

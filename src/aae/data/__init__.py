@@ -19,6 +19,7 @@ The layers, each importing only those above it:
 - :mod:`aae.data.formats`: IDX, ``.mat`` and ``.npy``/``.npz`` readers (bytes to arrays)
 - :mod:`aae.data.splits`: :class:`Splits`, :func:`as_float`, split protocols, kept labels
 - :mod:`aae.data.datasets`: the named data sets and :func:`load_splits`
+- :mod:`aae.data.neighbours`: :func:`kth_neighbour_distance` (IMSAT's per-example radius)
 - :mod:`aae.data.standardizer`: :class:`Standardizer`, per-dimension standardization
 
 Everything is re-exported here, so ``from aae.data import load_splits`` keeps working.
@@ -65,6 +66,7 @@ from aae.data.formats import (
     validate_array,
 )
 from aae.data.inventory import FileReport, inspect_files
+from aae.data.neighbours import kth_neighbour_distance
 from aae.data.splits import Splits, as_float, balanced_label_mask
 from aae.data.standardizer import Standardizer, standardize, unstandardize
 
@@ -89,6 +91,7 @@ __all__ = [
     "Splits",
     "Standardizer",
     "as_float",
+    "kth_neighbour_distance",
     "balanced_label_mask",
     "cache_dir",
     "candidate_paths",

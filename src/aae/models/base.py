@@ -97,10 +97,17 @@ class Model(nn.Module):
         """One mini-batch ``x`` ``(n, d)`` (labels ``y`` ``(n,)``, -1 = unlabeled) through every phase.
 
         ``amp()`` is entered around the forward computations; backward passes and optimizer
-        steps stay outside. ``labeled`` is given when ``capabilities.labeled_batch``. Returns
+        steps stay outside. ``labeled`` is given when ``capabilities.labeled_batch``; ``radius``
+        ``(n,)``, each example's distance to its k-th nearest training example, when
+        ``neighbour_rank()`` is k > 0 (a model that asks for it takes it as a keyword). Returns
         the detached scalar ``metrics`` (no host sync).
         """
         raise NotImplementedError
+
+    def neighbour_rank(self) -> int:
+        """k > 0: ``train_step`` wants ``radius``, each example's distance to its k-th nearest
+        training example (computed once by the trainer); 0 (default): it does not."""
+        return 0
 
     @classmethod
     def check_config(cls, cfg: Config) -> None:

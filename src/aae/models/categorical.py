@@ -121,9 +121,14 @@ class CategoricalAAE(LabelDecoderModel):
         """An extra cost of the reconstruction phase (none here; the cluster-head penalty of dimred)."""
         return None
 
-    def train_step(self, x, y, optimizers, generator=None, amp: Amp = nullcontext, labeled=None):
+    def neighbour_rank(self) -> int:
+        """``clustering.vat_neighbour`` while its VAT term is on: the radius scales its perturbation."""
+        return self.clusters.vat_neighbour if self.clusters.vat_weight > 0 else 0
+
+    def train_step(self, x, y, optimizers, generator=None, amp: Amp = nullcontext, labeled=None, radius=None):
         """One mini-batch ``x`` ``(n, d)`` (labels unused) through recon, disc, gen, and, with
-        ``classify``, the classification phase on ``labeled = (x_l (m, d), y_l (m,))``."""
+        ``classify``, the classification phase on ``labeled = (x_l (m, d), y_l (m,))``.
+        ``radius`` ``(n,)``: see :meth:`neighbour_rank`."""
         # (1) reconstruction from [softmax(y), z] (and of the labeled images from their one-hot label)
         with amp():
             logits, z = self.encoder(x, generator)
@@ -143,7 +148,7 @@ class CategoricalAAE(LabelDecoderModel):
             out["labeled_recon_loss"] = rec_l.detach() / self.terms.labeled_recon
         balance = self._balance(y_soft)
         with amp():
-            smooth = self._cluster_vat(x, generator)
+            smooth = self._cluster_vat(x, generator, radius)
         extra = [t for t in (balance, smooth) if t is not None]
         triples = [(self.category, y_soft, None), (self.style, z, None)]
         out.update(adversarial_phases(triples, optimizers, generator, amp, sum(extra) if extra else None))
@@ -168,16 +173,25 @@ class CategoricalAAE(LabelDecoderModel):
         sharp = -(y_soft * log_q).sum(1).mean()
         return c.balance_weight * spread + c.sharpness_weight * sharp
 
-    def _cluster_vat(self, x: torch.Tensor, generator) -> torch.Tensor | None:
+    def _cluster_vat(self, x: torch.Tensor, generator, radius: torch.Tensor | None) -> torch.Tensor | None:
         """``clustering.vat_weight`` × virtual adversarial training of q(y|x) on the mini-batch ``x``
         (or None): IMSAT's smoothness, which makes clusters follow the data's neighbourhoods rather
-        than whatever splits the reconstruction finds easiest. Batch-norm statistics frozen."""
+        than whatever splits the reconstruction finds easiest. Batch-norm statistics frozen. The
+        perturbation's norm is ``vat_eps``, or ``vat_eps`` × ``radius`` ``(n,)`` with ``vat_neighbour``."""
         c = self.clusters
         if c.vat_weight == 0:
             return None
-        return c.vat_weight * self._vat(x, c.vat_eps, 1e-3, generator)
+        eps: float | torch.Tensor = c.vat_eps
+        if c.vat_neighbour:
+            if radius is None or radius.shape != (len(x),):
+                raise AAEError(
+                    f"clustering.vat_neighbour={c.vat_neighbour}: train_step needs radius, one distance per example "
+                    f"({len(x)}), got {None if radius is None else tuple(radius.shape)}"
+                )
+            eps = c.vat_eps * radius.to(torch.float32)[:, None]
+        return c.vat_weight * self._vat(x, eps, 1e-3, generator)
 
-    def _vat(self, x: torch.Tensor, eps: float, xi: float, generator) -> torch.Tensor:
+    def _vat(self, x: torch.Tensor, eps: float | torch.Tensor, xi: float, generator) -> torch.Tensor:
         """VAT of q(y|x) on ``x`` through deterministic passes (no input noise, no dropout), batch
         norm normalizing with the batch but leaving its running statistics alone."""
         with frozen_batchnorm_stats(self.encoder), no_dropout(self.encoder):

@@ -58,7 +58,7 @@ def _unit(d: torch.Tensor) -> torch.Tensor:
 def vat_loss(
     logits_of: Callable[[torch.Tensor], torch.Tensor],
     x: torch.Tensor,
-    eps: float,
+    eps: float | torch.Tensor,
     xi: float = 1e-3,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
@@ -67,9 +67,9 @@ def vat_loss(
     ``logits_of(x)`` ``(n, d) -> (n, K)`` must be deterministic (no input noise, no dropout): the
     power iteration reads the change of its output under a perturbation of norm ``xi``, which any
     noise of its own would drown. The target q(y|x) is computed here and not differentiated;
-    ``eps`` is the perturbation's L2 norm in data units, ``xi`` the finite-difference step. The
-    power iteration runs in float32 whatever the caller's autocast: in bf16, ``x + xi * d`` rounds
-    back to ``x`` and the direction found would be noise.
+    ``eps`` is the perturbation's L2 norm in data units (a float, or ``(n, 1)``: one per row),
+    ``xi`` the finite-difference step. The power iteration runs in float32 whatever the caller's
+    autocast: in bf16, ``x + xi * d`` rounds back to ``x`` and the direction found would be noise.
     """
     with torch.autocast(x.device.type, enabled=False):
         x32 = x.float()
