@@ -231,6 +231,11 @@ def test_smoothness_follows_the_scale_of_the_data():
     clf = SemiSupervisedAAEClassifier(**small).fit(x, y)
     assert np.isclose(clf.smoothness_eps_, clusterer.smoothness_eps_)
     assert clf.config_.semisupervised.vat_eps == clf.smoothness_eps_ and "vat_loss" in clf.history_[0]
+    # the classifier has the clusterer's batch terms, on by default, off at 0
+    assert (clf.config_.clustering.balance_weight, clf.config_.clustering.sharpness_weight) == (1.0, 0.3)
+    assert "balance_loss" in clf.history_[0]
+    plain = SemiSupervisedAAEClassifier(balance_weight=0.0, sharpness_weight=0.0, **small).fit(x, y)
+    assert "balance_loss" not in plain.history_[0]
 
 
 def test_clustering_n_init_keeps_the_most_confident_training():
@@ -357,6 +362,7 @@ def test_docstrings_document_every_parameter_with_its_default(cls):
         (AAEClustering(balance_weight=-1), ValueError, "balance_weight must be >= 0"),
         (AAEClustering(smoothness_radius=0), ValueError, "smoothness_radius must be > 0"),
         (SemiSupervisedAAEClassifier(smoothness_weight=-1), ValueError, "smoothness_weight must be >= 0"),
+        (SemiSupervisedAAEClassifier(sharpness_weight=-0.5), ValueError, "sharpness_weight must be >= 0"),
         (AAEEmbedding(head_distance=0), ValueError, "head_distance must be > 0"),
         (AAEEmbedding(n_clusters=1), ValueError, "n_clusters must be >= 2"),
         (AAETransformer(hidden_layer_sizes=()), ValueError, "hidden_layer_sizes must hold at least one layer"),

@@ -301,6 +301,35 @@ class CategoricalMixin(AAEMixin):
 
 
 @with_params
+class BalanceMixin:
+    """IMSAT's batch terms on q(y|x) in the encoder's adversarial cost (Hu et al. 2017): every
+    class or cluster in use, each assignment confident. Together they make the mutual information
+    between x and y."""
+
+    balance_weight: float = param(
+        default=1.0,
+        kind="float",
+        doc="Weight of log K minus the entropy of the batch-mean q(y|x) in the encoder's adversarial cost "
+        "(nats; 0 when every class or cluster gets its share of the batch). Without it a training can put "
+        "every unlabeled sample into one cluster. 0: off.",
+        check=check_non_negative,
+    )
+    sharpness_weight: float = param(
+        default=0.3,
+        kind="float",
+        doc="Weight of the mean entropy of q(y|x) (nats) in the encoder's adversarial cost: confident "
+        "assignments. With ``balance_weight`` it makes the mutual information between x and y. 0: off.",
+        check=check_non_negative,
+    )
+
+    def _batch_terms(self, **vat: float) -> ClusteringConfig:
+        """The model's ``clustering`` terms: these weights, plus the VAT keys given (``vat_weight``, ``vat_eps``)."""
+        return ClusteringConfig(
+            balance_weight=float(self.balance_weight), sharpness_weight=float(self.sharpness_weight), **vat
+        )
+
+
+@with_params
 class SmoothnessMixin:
     """Virtual adversarial smoothness of q(y|x) (Miyato et al. 2018), with a perturbation whose
     size follows the data: the parameters and the norm they give for a training set."""

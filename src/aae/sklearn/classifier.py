@@ -8,20 +8,21 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from aae.config import SemiSupervisedConfig
-from aae.sklearn._base import STYLE_DIM_DOC, CategoricalMixin, SmoothnessMixin
+from aae.sklearn._base import STYLE_DIM_DOC, BalanceMixin, CategoricalMixin, SmoothnessMixin
 from aae.sklearn._checks import at_least, encode_targets, seed_from
 from aae.sklearn._params import estimator, param
 
 
 @estimator
-class SemiSupervisedAAEClassifier(ClassifierMixin, SmoothnessMixin, CategoricalMixin, BaseEstimator):
+class SemiSupervisedAAEClassifier(ClassifierMixin, BalanceMixin, SmoothnessMixin, CategoricalMixin, BaseEstimator):
     """Semi-supervised classifier (paper §5): an AAE whose code is a class y and a style z.
 
     Every mini-batch trains reconstruction from [softmax(y), z], two discriminators (y against
     a uniform categorical distribution, z against ``prior``), and, on a mini-batch of the
     labeled samples, the cross-entropy of q(y|x), plus virtual adversarial smoothness of q(y|x) on
-    the mini-batch (``smoothness_weight``; 0 is the paper's model). Samples with ``y == -1`` are
-    unlabeled, as in ``sklearn.semi_supervised``.
+    the mini-batch (``smoothness_weight``) and, in the encoder's adversarial cost, IMSAT's batch
+    terms (``balance_weight``, ``sharpness_weight``); all three at 0 is the paper's model. Samples
+    with ``y == -1`` are unlabeled, as in ``sklearn.semi_supervised``.
 
     Attributes
     ----------
@@ -46,7 +47,14 @@ class SemiSupervisedAAEClassifier(ClassifierMixin, SmoothnessMixin, CategoricalM
         self.smoothness_eps_ = self._smoothness_eps(X, seed)
         terms = SemiSupervisedConfig(vat_weight=float(self.smoothness_weight), vat_eps=self.smoothness_eps_)
         self.model_, self.config_ = self._fit_categorical(
-            "semisupervised", X, codes, n_classes, int(self.style_dim), seed=seed, semisupervised=terms
+            "semisupervised",
+            X,
+            codes,
+            n_classes,
+            int(self.style_dim),
+            seed=seed,
+            semisupervised=terms,
+            clustering=self._batch_terms(),
         )
         return self
 

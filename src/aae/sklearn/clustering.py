@@ -10,16 +10,15 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from aae.config import ClusteringConfig
-from aae.sklearn._base import STYLE_DIM_DOC, CategoricalMixin, SmoothnessMixin
-from aae.sklearn._checks import FLOATS, at_least, check_non_negative, one_of, seed_from
+from aae.sklearn._base import STYLE_DIM_DOC, BalanceMixin, CategoricalMixin, SmoothnessMixin
+from aae.sklearn._checks import FLOATS, at_least, one_of, seed_from
 from aae.sklearn._params import estimator, param
 
 COMBINE = ("consensus", "most_confident")
 
 
 @estimator
-class AAEClustering(ClusterMixin, SmoothnessMixin, CategoricalMixin, BaseEstimator):
+class AAEClustering(ClusterMixin, BalanceMixin, SmoothnessMixin, CategoricalMixin, BaseEstimator):
     """Unsupervised clustering (paper §6): an AAE whose code is a cluster y and a style z.
 
     The same network as :class:`SemiSupervisedAAEClassifier` without labels: a discriminator
@@ -79,22 +78,6 @@ class AAEClustering(ClusterMixin, SmoothnessMixin, CategoricalMixin, BaseEstimat
         check=one_of(*COMBINE),
     )
 
-    balance_weight: float = param(
-        default=1.0,
-        kind="float",
-        doc="Weight of log K minus the entropy of the batch-mean q(y|x) in the encoder's adversarial cost "
-        "(nats; 0 when every cluster gets its share of the batch). Without it a training can put every "
-        "sample into one cluster.",
-        check=check_non_negative,
-    )
-    sharpness_weight: float = param(
-        default=0.3,
-        kind="float",
-        doc="Weight of the mean entropy of q(y|x) (nats) in the encoder's adversarial cost: confident "
-        "assignments. With ``balance_weight`` it makes the mutual information between x and its cluster.",
-        check=check_non_negative,
-    )
-
     def fit(self, X: Any, y: Any = None) -> AAEClustering:
         """Train on ``X`` ``(n_samples, n_features)``; ``y`` is ignored. Sets ``labels_``."""
         X, _ = self._validate_fit_data(X)
@@ -105,12 +88,7 @@ class AAEClustering(ClusterMixin, SmoothnessMixin, CategoricalMixin, BaseEstimat
         seeds = [seed, *(int(rng.randint(np.iinfo(np.int32).max)) for _ in range(int(self.n_init) - 1))]
         unlabeled, style_dim, n_clusters = np.full(len(X), -1), int(self.style_dim), int(self.n_clusters)
         self.smoothness_eps_ = self._smoothness_eps(X, seed)
-        terms = ClusteringConfig(
-            balance_weight=float(self.balance_weight),
-            sharpness_weight=float(self.sharpness_weight),
-            vat_weight=float(self.smoothness_weight),
-            vat_eps=self.smoothness_eps_,
-        )
+        terms = self._batch_terms(vat_weight=float(self.smoothness_weight), vat_eps=self.smoothness_eps_)
         fits = []
         for s in seeds:
             model, cfg = self._fit_categorical(
