@@ -74,9 +74,12 @@ def parity(f32: list[float], bf16: list[float]) -> dict:
     }
 
 
-def markdown(records: list[dict], verdicts: dict, command: str) -> str:
+def markdown(records: list[dict], verdicts: dict) -> str:
+    commands = sorted({v["command"] for v in verdicts.values()})
     lines = [
-        f"Machine: {machine()} (fast bf16: {'yes' if fast_bf16(torch.device('cpu')) else 'no'}); command: `{command}`.",
+        f"Machine: {machine()} (fast bf16: {'yes' if fast_bf16(torch.device('cpu')) else 'no'}); "
+        + "; ".join(f"`{c}`" for c in commands)
+        + ".",
         "",
         "Test metrics after the same epochs, mean ± std over seeds; parity: the means are apart by no",
         "more than float32's seed-to-seed std or 10 % of its mean, whichever is larger.",
@@ -142,9 +145,18 @@ def main() -> None:
             "metrics": {m: parity(values["float32"][m], values["bf16"][m]) for m in metrics},
         }
     command = "python benchmarks/precision_parity.py " + " ".join(sys.argv[1:])
+    for v in verdicts.values():
+        v["command"] = command  # with the verdict: a later --only run keeps it beside its own
+    # families not measured this time keep their earlier records (--only measures some of them again)
+    path = args.results / "parity.json"
+    earlier = json.loads(path.read_text()) if path.is_file() else {"records": [], "verdicts": {}}
+    kept = {f: v for f, v in earlier["verdicts"].items() if f not in verdicts}
+    verdicts = kept | verdicts
+    records = [r for r in earlier["records"] if r["family"] in kept] + records
+    verdicts = {f: verdicts[f] for f in FAMILIES if f in verdicts}  # the families' order, whatever ran last
     args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "parity.json").write_text(json.dumps({"records": records, "verdicts": verdicts}, indent=1) + "\n")
-    (args.results / "parity.md").write_text(markdown(records, verdicts, command))
+    path.write_text(json.dumps({"records": records, "verdicts": verdicts}, indent=1) + "\n")
+    (args.results / "parity.md").write_text(markdown(records, verdicts))
     print((args.results / "parity.md").read_text())
 
 
