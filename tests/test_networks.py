@@ -161,3 +161,25 @@ def test_batchnorm_in_conv_stacks():
     enc(x)
     enc.eval()
     torch.testing.assert_close(enc(x[:1]), enc(x)[:1])
+
+
+def test_input_dropout_zeroes_a_fraction_scales_the_rest_and_replays_from_its_generator():
+    """``input_dropout`` masks the encoder's input in training passes only (not in evaluation,
+    not in a deterministic ``noise=False`` pass), keeps the mean, and draws from the generator."""
+    from aae.networks import corrupt
+
+    x = torch.ones(200, 50)
+    out = corrupt(x, 0.0, torch.Generator().manual_seed(0), drop=0.2)
+    kept = out != 0
+    assert 0.75 < float(kept.float().mean()) < 0.85
+    torch.testing.assert_close(out[kept], torch.full_like(out[kept], 1 / 0.8))
+    assert torch.equal(out, corrupt(x, 0.0, torch.Generator().manual_seed(0), drop=0.2))
+    assert corrupt(x, 0.0, None) is x
+    enc = CategoricalEncoder(50, 3, 2, hidden=(8,), input_dropout=0.5).train()
+    g = lambda: torch.Generator().manual_seed(1)  # noqa: E731
+    assert not torch.equal(enc(x[:4], g())[0], enc(x[:4], g(), noise=False)[0])
+    assert torch.equal(enc(x[:4], g())[0], enc(x[:4], g())[0])
+    enc.eval()
+    assert torch.equal(enc(x[:4], g())[0], enc(x[:4], g(), noise=False)[0])
+    plain = Encoder(50, 2, hidden=(8,), input_dropout=0.5).train()
+    assert not torch.equal(plain(x[:4], g()), plain.eval()(x[:4], g()))

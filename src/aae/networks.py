@@ -70,11 +70,16 @@ def init_normal_(module: nn.Module, std: float) -> None:
             nn.init.zeros_(m.bias)
 
 
-def corrupt(x: torch.Tensor, std: float, generator: torch.Generator | None) -> torch.Tensor:
-    """``x`` plus Gaussian noise of ``std`` (a regularizer of the encoder's input); ``x`` itself when 0."""
-    if std <= 0:
-        return x
-    return x + std * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+def corrupt(x: torch.Tensor, std: float, generator: torch.Generator | None, drop: float = 0.0) -> torch.Tensor:
+    """``x`` plus Gaussian noise of ``std``, then each value zeroed with probability ``drop`` and
+    the rest scaled by 1 / (1 - drop) (regularizers of the encoder's input, drawn from
+    ``generator`` so that runs replay); ``x`` itself when both are 0."""
+    if std > 0:
+        x = x + std * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    if drop > 0:
+        keep = torch.rand(x.shape, generator=generator, device=x.device) >= drop
+        x = x * keep.to(x.dtype) / (1 - drop)
+    return x
 
 
 def image_chw(image_shape: Sequence[int] | None, data_dim: int) -> tuple[int, int, int]:
@@ -258,13 +263,14 @@ class Encoder(nn.Module):
         image_shape: Sequence[int] | None = None,
         channels: Sequence[int] = (32, 64, 128),
         standardize: bool = False,
+        input_dropout: float = 0.0,
     ):
         super().__init__()
         if kind not in ENCODER_KINDS:
             raise AAEError(f"unknown encoder kind {kind!r}; choose one of {list(ENCODER_KINDS)}")
         if kind == "universal" and noise_dim < 1:
             raise AAEError("the universal encoder needs noise_dim >= 1")
-        self.kind, self.code_dim, self.input_noise = kind, code_dim, input_noise
+        self.kind, self.code_dim, self.input_noise, self.input_dropout = kind, code_dim, input_noise, input_dropout
         self.noise_dim = noise_dim if kind == "universal" else 0
         out = 2 * code_dim if kind == "gaussian" else code_dim
         self.standardize = Standardize(data_dim) if standardize else None
@@ -282,7 +288,8 @@ class Encoder(nn.Module):
         """(mean, log-variance) of q(z|x); log-variance is None for the deterministic kinds."""
         if self.standardize is not None:
             x = self.standardize(x)
-        x = corrupt(x, self.input_noise if self.training else 0.0, generator)
+        if self.training:
+            x = corrupt(x, self.input_noise, generator, self.input_dropout)
         if self.noise_dim:
             eta = torch.randn(len(x), self.noise_dim, generator=generator, device=x.device, dtype=x.dtype)
             x = torch.cat([x, eta], 1)
@@ -396,9 +403,11 @@ class CategoricalEncoder(nn.Module):
         image_shape: Sequence[int] | None = None,
         channels: Sequence[int] = (32, 64, 128),
         standardize: bool = False,
+        input_dropout: float = 0.0,
     ):
         super().__init__()
-        self.n_classes, self.style_dim, self.input_noise = n_classes, style_dim, input_noise
+        self.n_classes, self.style_dim = n_classes, style_dim
+        self.input_noise, self.input_dropout = input_noise, input_dropout
         self.standardize = Standardize(data_dim) if standardize else None
         if arch == "conv":
             features = ConvFeatures(image_chw(image_shape, data_dim), channels, batchnorm)
@@ -421,10 +430,12 @@ class CategoricalEncoder(nn.Module):
         self, x: torch.Tensor, generator: torch.Generator | None = None, noise: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(logits (n, K), style (n, style_dim))`` of ``x`` ``(n, d)``; in training mode ``x`` gets
-        the input noise unless ``noise=False`` (a deterministic pass, e.g. for VAT)."""
+        the input noise and dropout unless ``noise=False`` (a deterministic pass, e.g. for VAT)."""
         if self.standardize is not None:
             x = self.standardize(x)
-        h = self.trunk(corrupt(x, self.input_noise if self.training and noise else 0.0, generator))
+        if self.training and noise:
+            x = corrupt(x, self.input_noise, generator, self.input_dropout)
+        h = self.trunk(x)
         return self.y_head(h), self.z_head(h)
 
     def classifier_parameters(self) -> list[nn.Parameter]:

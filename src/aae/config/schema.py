@@ -70,6 +70,7 @@ class NetworkConfig:
     dropout: float = 0.0
     batchnorm: bool = False  # batch normalization before every hidden ReLU of the encoder and decoder (MLP or conv)
     input_noise: float = 0.0  # std of Gaussian noise added to the encoder's input while training
+    input_dropout: float = 0.0  # probability of zeroing each input value of the encoder while training
     disc_noise: float = 0.0  # std of Gaussian noise on every discriminator input, prior samples and codes alike
     n_clusters: int = 0  # categorical models: size of the categorical code y (0: number of classes)
 

@@ -47,6 +47,7 @@ def build_encoder(cfg: Config, data_dim: int, image_shape: Sequence[int] | None 
         net.dropout,
         batchnorm=net.batchnorm,
         input_noise=net.input_noise,
+        input_dropout=net.input_dropout,
         **network_kwargs(cfg, image_shape),
     )
 
