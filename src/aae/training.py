@@ -143,14 +143,15 @@ class Trainer:
         # models with a semi-supervised phase also get a mini-batch of labeled examples per step
         self.labeled_pool = (y >= 0).nonzero().squeeze(1) if model.capabilities.labeled_batch else None
         self.labeled_batch_size = cfg.labeled_batch_size or cfg.batch_size
-        # models whose VAT perturbation scales with the local density get each example's distance
-        # to its k-th nearest training example (IMSAT); computed once, exact and deterministic
-        k = model.neighbour_rank()
-        self.radius = kth_neighbour_distance(x, k) if k else None
         if self.labeled_pool is not None:
             if len(self.labeled_pool) == 0:
                 raise AAEError(f"model {cfg.model!r} needs labeled training examples and the data have none")
             check_batch_size(self.labeled_batch_size, world)
+        # models whose VAT perturbation scales with the local density get each example's distance
+        # to its k-th nearest training example (IMSAT); computed once, after the cheap checks
+        # above (a minute for 50,000 images), exact and deterministic
+        k = model.neighbour_rank()
+        self.radius = kth_neighbour_distance(x, k) if k else None
         self.optimizers = {n: make_optimizer(p, cfg.optim[n]) for n, p in model.phase_parameters().items()}
         if world.distributed:
             self.optimizers = {n: GradientAveraging(o, world) for n, o in self.optimizers.items()}
