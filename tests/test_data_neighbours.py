@@ -20,3 +20,9 @@ def test_uint8_pixels_are_measured_in_float_units_and_duplicates_are_neighbours(
     torch.testing.assert_close(d, torch.tensor([0.0, 0.0, 1.0]))
     assert torch.equal(kth_neighbour_distance(pixels, 9), torch.tensor([1.0, 1.0, 1.0]))  # k capped at n - 1
     assert kth_neighbour_distance(pixels[:1], 3).tolist() == [0.0]
+
+
+def test_rows_give_those_rows_distances_against_all_of_x():
+    x = torch.rand(90, 5, generator=torch.Generator().manual_seed(1))
+    rows = torch.tensor([7, 0, 89, 7])
+    torch.testing.assert_close(kth_neighbour_distance(x, 3, chunk=2, rows=rows), kth_neighbour_distance(x, 3)[rows])

@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import nn
 
 from aae.config import ClusteringConfig, Config, DimredConfig, NetworkConfig, OptimConfig, SemiSupervisedConfig
+from aae.data import kth_neighbour_distance
 from aae.models import build_model
 from aae.priors import Prior
 from aae.sklearn._checks import (
@@ -358,12 +358,9 @@ class SmoothnessMixin:
 def neighbour_distance(X: np.ndarray, k: int, seed: int, at_most: int = 2000) -> float:
     """Median Euclidean distance from a sample of ``X`` ``(n, d)`` to its ``k``-th nearest other
     sample, over at most ``at_most`` samples drawn by ``seed`` (the neighbours are sought among all)."""
-    k = min(k, len(X) - 1)
-    if k < 1:
-        return 0.0
     rows = np.random.RandomState(seed).permutation(len(X))[:at_most]
-    dist, _ = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X[rows])
-    return float(np.median(dist[:, k]))
+    dist = kth_neighbour_distance(torch.from_numpy(np.asarray(X, np.float32)), k, rows=torch.from_numpy(rows))
+    return float(np.median(dist.numpy())) if len(dist) else 0.0
 
 
 class CodeTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
