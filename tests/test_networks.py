@@ -1,3 +1,4 @@
+import copy
 import math
 
 import pytest
@@ -183,3 +184,35 @@ def test_input_dropout_zeroes_a_fraction_scales_the_rest_and_replays_from_its_ge
     assert torch.equal(enc(x[:4], g())[0], enc(x[:4], g(), noise=False)[0])
     plain = Encoder(50, 2, hidden=(8,), input_dropout=0.5).train()
     assert not torch.equal(plain(x[:4], g()), plain.eval()(x[:4], g()))
+
+
+@pytest.mark.parametrize("arch", ["mlp", "conv"])
+def test_decoder_dropout_acts_in_training_only(arch):
+    """``dropout`` makes two training passes of the same code differ; evaluation passes are
+    deterministic and equal to a decoder without dropout with the same weights."""
+    torch.manual_seed(0)
+    kw = dict(hidden=(16,), arch=arch, image_shape=(1, 8, 8), channels=(4,))
+    dec = Decoder(3, 64, dropout=0.5, **kw)
+    kept = copy.deepcopy(dec)
+    for m in kept.modules():
+        if isinstance(m, torch.nn.Dropout):
+            m.p = 0.0  # the same weights, nothing dropped
+    z = torch.randn(5, 3)
+    dec.train()
+    assert not torch.equal(dec(z), dec(z))
+    dec.eval()
+    torch.testing.assert_close(dec(z), kept.train()(z))
+    assert not any(isinstance(m, torch.nn.Dropout) for m in Decoder(3, 64, **kw).modules())
+
+
+def test_decoder_dropout_reaches_the_decoder_of_every_model_built_from_a_config():
+    from aae.config import Config
+    from aae.models import build_model
+
+    for model in ("aae", "semisupervised"):
+        cfg = Config(model=model)
+        cfg.network.hidden, cfg.network.disc_hidden, cfg.network.decoder_dropout = [8], [8], 0.2
+        built = build_model(cfg, 20, 3)
+        drops = [m.p for m in built.decoder.modules() if isinstance(m, torch.nn.Dropout)]
+        assert drops == [0.2]
+        assert not any(isinstance(m, torch.nn.Dropout) for m in built.encoder.modules())

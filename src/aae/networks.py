@@ -179,7 +179,12 @@ class ConvDecoderNet(nn.Module):
     every ReLU."""
 
     def __init__(
-        self, code_dim: int, image_shape: tuple[int, int, int], channels: Sequence[int], batchnorm: bool = False
+        self,
+        code_dim: int,
+        image_shape: tuple[int, int, int],
+        channels: Sequence[int],
+        batchnorm: bool = False,
+        dropout: float = 0.0,
     ):
         super().__init__()
         if not channels:
@@ -190,7 +195,10 @@ class ConvDecoderNet(nn.Module):
         self.start = (chans[0], *sizes[0])
         n_start = math.prod(self.start)
         self.inp = nn.Sequential(
-            nn.Linear(code_dim, n_start), *([nn.BatchNorm1d(n_start)] if batchnorm else []), nn.ReLU()
+            nn.Linear(code_dim, n_start),
+            *([nn.BatchNorm1d(n_start)] if batchnorm else []),
+            nn.ReLU(),
+            *([nn.Dropout(dropout)] if dropout > 0 else []),
         )
         layers: list[nn.Module] = []
         for i, (c_in, c_out) in enumerate(zip(chans, [*chans[1:], c])):
@@ -324,6 +332,7 @@ class Decoder(nn.Module):
     ``standardize`` (needs ``output="linear"``): the network predicts standardized values
     (``logits(z)``, what the reconstruction cost compares with the standardized input), and
     ``forward`` maps them back to data units in [0, 1] with :meth:`Standardize.inverse`.
+    ``dropout``: after every hidden ReLU while training (conv: after the first, linear, layer).
     """
 
     def __init__(
@@ -337,6 +346,7 @@ class Decoder(nn.Module):
         image_shape: Sequence[int] | None = None,
         channels: Sequence[int] = (32, 64, 128),
         standardize: bool = False,
+        dropout: float = 0.0,
     ):
         super().__init__()
         if output not in ("sigmoid", "linear"):
@@ -346,9 +356,9 @@ class Decoder(nn.Module):
         self.output = output
         self.standardize = Standardize(data_dim) if standardize else None
         if arch == "conv":
-            self.net = ConvDecoderNet(code_dim, image_chw(image_shape, data_dim), channels, batchnorm)
+            self.net = ConvDecoderNet(code_dim, image_chw(image_shape, data_dim), channels, batchnorm, dropout)
         elif arch == "mlp":
-            self.net = mlp(code_dim, hidden, data_dim, batchnorm=batchnorm)
+            self.net = mlp(code_dim, hidden, data_dim, dropout=dropout, batchnorm=batchnorm)
         else:
             raise AAEError(f"unknown network arch {arch!r}; choose one of {list(ARCHS)}")
 

@@ -120,6 +120,7 @@ def rules(c: Config) -> list[tuple[str, Any, Rule]]:
         ("network.output", n.output, _one_of(OUTPUTS)),
         ("network.init_std", n.init_std, _at_least(0)),
         ("network.dropout", n.dropout, _below(1)),
+        ("network.decoder_dropout", n.decoder_dropout, _below(1)),
         ("network.input_noise", n.input_noise, _at_least(0)),
         ("network.input_dropout", n.input_dropout, _below(1)),
         ("network.disc_noise", n.disc_noise, _at_least(0)),

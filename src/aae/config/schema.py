@@ -67,7 +67,8 @@ class NetworkConfig:
     disc_hidden: list[int] = field(default_factory=lambda: [1000, 1000])
     output: str = "sigmoid"  # decoder output: sigmoid (data in [0, 1]) | linear
     init_std: float = 0.0  # > 0: weights N(0, init_std²) as in the paper; 0: PyTorch default
-    dropout: float = 0.0
+    dropout: float = 0.0  # after every hidden ReLU of the encoder
+    decoder_dropout: float = 0.0  # after every hidden ReLU of the decoder (conv: after its first layer)
     batchnorm: bool = False  # batch normalization before every hidden ReLU of the encoder and decoder (MLP or conv)
     input_noise: float = 0.0  # std of Gaussian noise added to the encoder's input while training
     input_dropout: float = 0.0  # probability of zeroing each input value of the encoder while training

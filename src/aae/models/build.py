@@ -56,7 +56,10 @@ def build_decoder(cfg: Config, decoder_in: int, data_dim: int, image_shape: Sequ
     """The decoder from ``decoder_in`` inputs (the code, plus a label or class code where the model has one)."""
     net = cfg.network
     arch = network_kwargs(cfg, image_shape)
-    return Decoder(decoder_in, data_dim, list(reversed(net.hidden)), net.output, batchnorm=net.batchnorm, **arch)
+    return Decoder(
+        decoder_in, data_dim, list(reversed(net.hidden)), net.output, batchnorm=net.batchnorm,
+        dropout=net.decoder_dropout, **arch,
+    )  # fmt: skip
 
 
 def check_standardize(cfg: Config) -> None:
