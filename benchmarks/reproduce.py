@@ -160,7 +160,7 @@ def extra_metric(metric: str, out: Path, args) -> dict:
         from supervised_style import label_use
 
         summary["label_use"] = 100 * label_use(str(out), args.data_dir, 500, 0)["label_use"]
-    return {k: summary[k] for k in ("parzen_ll", "parzen_sem", "label_use") if k in summary}
+    return {k: summary[k] for k in ("parzen_ll", "parzen_sem", "parzen_val_ll", "label_use") if k in summary}
 
 
 def mean_std(values: list[float]) -> str:

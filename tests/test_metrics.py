@@ -53,7 +53,7 @@ def test_sigma_choice_maximises_the_validation_likelihood():
     assert val_ll >= float(coarse.max())  # refinement never makes it worse
     assert choose_parzen_sigma(samples, x_val, grid, refine=0) == (0.3, pytest.approx(float(coarse.max())))
     result = parzen_evaluate(samples, x_val, x_test, grid)
-    assert result["parzen_sigma"] == sigma
+    assert result["parzen_sigma"] == sigma and result["parzen_val_ll"] == val_ll
     true_ll = -math.log(2 * math.pi) - 1.0  # E log N(x; 0, I) in 2-D
     assert abs(result["parzen_ll"] - true_ll) < 0.1
     assert 0 < result["parzen_sem"] < 0.1

@@ -187,11 +187,12 @@ def parzen_evaluate(
 ) -> dict[str, float]:
     """Parzen-window log-likelihood of ``x_test`` under ``samples``, σ chosen on ``x_val``.
 
-    Returns ``parzen_ll`` (mean over test points, nats), ``parzen_sem`` (its standard error)
-    and ``parzen_sigma``.
+    Returns ``parzen_ll`` (mean over test points, nats), ``parzen_sem`` (its standard error),
+    ``parzen_sigma`` and ``parzen_val_ll`` (the mean over validation points at that σ: what
+    settings are compared by, the test figure being read once).
     """
     if len(x_test) < 2:
         raise AAEError(f"Parzen evaluation needs at least 2 test points, got {len(x_test)}")
-    sigma, _ = choose_parzen_sigma(samples, x_val, sigmas, **chunks)
+    sigma, val_ll = choose_parzen_sigma(samples, x_val, sigmas, **chunks)
     ll, sem = mean_and_sem(parzen_log_prob(samples, x_test, [sigma], **chunks)[:, 0])
-    return {"parzen_ll": ll, "parzen_sem": sem, "parzen_sigma": sigma}
+    return {"parzen_ll": ll, "parzen_sem": sem, "parzen_sigma": sigma, "parzen_val_ll": val_ll}

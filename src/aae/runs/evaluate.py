@@ -112,7 +112,7 @@ def parzen_run(run: Run, splits: Splits, n_samples: int = 10000, seed: int = 0) 
     σ is chosen on the validation split. Samples and images are in data units ([0, 1] for
     images): a standardized run's decoder maps its samples back (as the paper does for TFD),
     and uint8 pixels are scaled per block. Returns ``parzen_ll`` (nats, mean over test
-    points), ``parzen_sem`` and ``parzen_sigma``.
+    points), ``parzen_sem``, ``parzen_sigma`` and ``parzen_val_ll``.
     """
     if n_samples < 1:
         raise AAEError(f"--n-samples must be >= 1, got {n_samples}")

@@ -10,7 +10,7 @@ A run directory holds::
                            steps, at epoch ends, and on SIGINT/SIGTERM)
     metrics.jsonl          one line per epoch: each phase's loss, discriminator accuracy, lr, time
     summary.json           final metrics on the test split, train_seconds, samples_per_second
-                           (+ parzen_ll, parzen_sem, parzen_sigma after ``aae eval --parzen``)
+                           (+ parzen_ll, parzen_sem, parzen_sigma, parzen_val_ll after ``aae eval --parzen``)
     report.html            after ``aae report``: the page with all of the above
     figures/*.png          latent scatter, manifold, samples, reconstructions, ...
 

@@ -64,6 +64,7 @@ SUMMARY_LABELS = {
     "parzen_ll": "Parzen log-likelihood of the test split (nats)",
     "parzen_sem": "standard error of the Parzen log-likelihood (nats)",
     "parzen_sigma": "Parzen window width σ (chosen on the validation split)",
+    "parzen_val_ll": "Parzen log-likelihood of the validation split at that σ (nats)",
     "train_seconds": "training time (s)",
     "epochs": "epochs",
     "samples_per_second": "training throughput (samples/s)",
