@@ -334,3 +334,14 @@ def test_the_benchmark_sweep_definitions_are_valid(name, tmp_path):
     check_definition(defn)  # every choice and both ends of every range make a valid config
     assert defn.objective.metric == "val_error" and defn.pruning.pruner == "median"
     assert defn.enqueue and set(defn.enqueue[0]) == {p.key for p in defn.search}  # the preset itself, first
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "benchmarks" / "sweeps").glob("*.toml")), ids=str)
+def test_the_shipped_sweep_definitions_parse_and_pass_their_checks(path, tmp_path):
+    """Every definition under benchmarks/sweeps/ starts: its base, fixed settings, both ends of
+    every range and its enqueued trials make valid configs."""
+    import tomllib
+
+    defn = parse_definition(tomllib.loads(path.read_text()), tmp_path)
+    check_definition(defn)
+    assert defn.search and defn.objective.metric
