@@ -1,7 +1,7 @@
 """Does bf16 train each model family to the same quality as float32? Seeds side by side.
 
     python benchmarks/precision_parity.py --data-dir ../shared/data [--seeds 0 1 2] [--threads 1]
-        [--only aae semisupervised clustering dimred] [--epochs N]
+        [--only aae semisupervised clustering dimred supervised] [--epochs N]
 
 For each family, one preset trains with ``--set precision=float32`` and with ``precision=bf16``
 for every seed (the same seed gives the same data order, labels and initial weights in both),
@@ -11,6 +11,8 @@ a finished run is reused, so an interrupted benchmark continues where it stopped
 metric, mean ± std over seeds for each precision, the mean paired difference, and whether parity
 holds: the two means are apart by no more than float32's own seed-to-seed std or 10 % of its
 mean, whichever is larger (a difference smaller than what changing the seed does).
+The supervised family's ``label_use`` (% of images decoded with a label that show it, Fig. 7a) is
+measured by ``benchmarks/supervised_style.py`` and merged into the run's summary.json.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from core_results import machine  # noqa: E402
 from reproduce import ROOT, finished, git_commit  # noqa: E402
 
 from aae.errors import exit_on_error  # noqa: E402
+from aae.runs.files import update_summary  # noqa: E402
 from aae.training import fast_bf16  # noqa: E402
 
 #: family -> (preset, epochs, the test metrics of summary.json compared)
@@ -38,12 +41,14 @@ FAMILIES: dict[str, tuple[str, int, list[str]]] = {
     "semisupervised": ("mnist-semisupervised-100-vat", 5, ["test_error"]),
     "clustering": ("mnist-clusters-16", 5, ["test_error"]),
     "dimred": ("mnist-dimred-2d-1000", 5, ["test_error"]),
+    "supervised": ("mnist-supervised-style", 5, ["label_use", "recon_mse"]),
 }
 PRECISIONS = ("float32", "bf16")
 
 
-def train(preset: str, precision: str, seed: int, epochs: int, args) -> dict:
-    """The summary of one run, trained unless a finished one is there."""
+def train(preset: str, precision: str, seed: int, epochs: int, metrics: list[str], args) -> dict:
+    """The summary of one run, trained unless a finished one is there, with ``label_use`` added
+    when ``metrics`` asks for it."""
     out = args.runs / f"{preset}-{precision}-s{seed}"
     summary = finished(out)
     if summary is None:
@@ -56,6 +61,11 @@ def train(preset: str, precision: str, seed: int, epochs: int, args) -> dict:
             exit_on_error(f"training failed: {' '.join(cmd)}")
         print(f"  {time.perf_counter() - t0:.0f} s", flush=True)
         summary = finished(out)
+    if "label_use" in metrics and "label_use" not in summary:
+        from supervised_style import label_use
+
+        use = 100 * label_use(str(out), args.data_dir, 500, 0)["label_use"]
+        summary = update_summary(out, {"label_use": use})
     return summary
 
 
@@ -122,7 +132,7 @@ def main() -> None:
         values: dict[str, dict[str, list[float]]] = {p: {m: [] for m in metrics} for p in PRECISIONS}
         for seed in args.seeds:
             for precision in PRECISIONS:
-                summary = train(preset, precision, seed, epochs, args)
+                summary = train(preset, precision, seed, epochs, metrics, args)
                 records.append(
                     {
                         "family": family,
