@@ -12,7 +12,7 @@ metric, mean ± std over seeds for each precision, the mean paired difference, a
 holds: the two means are apart by no more than float32's own seed-to-seed std or 10 % of its
 mean, whichever is larger (a difference smaller than what changing the seed does).
 The supervised family's ``label_use`` (% of images decoded with a label that show it, Fig. 7a) is
-measured by ``benchmarks/supervised_style.py`` and merged into the run's summary.json.
+measured as ``benchmarks/reproduce.py fig7`` measures it, and kept in the run's summary.json.
 """
 
 from __future__ import annotations
@@ -29,10 +29,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from core_results import machine  # noqa: E402
-from reproduce import ROOT, finished, git_commit  # noqa: E402
+from reproduce import ROOT, extra_metric, finished, git_commit  # noqa: E402
 
 from aae.errors import exit_on_error  # noqa: E402
-from aae.runs.files import update_summary  # noqa: E402
 from aae.training import fast_bf16  # noqa: E402
 
 #: family -> (preset, epochs, the test metrics of summary.json compared)
@@ -61,11 +60,8 @@ def train(preset: str, precision: str, seed: int, epochs: int, metrics: list[str
             exit_on_error(f"training failed: {' '.join(cmd)}")
         print(f"  {time.perf_counter() - t0:.0f} s", flush=True)
         summary = finished(out)
-    if "label_use" in metrics and "label_use" not in summary:
-        from supervised_style import label_use
-
-        use = 100 * label_use(str(out), args.data_dir, 500, 0)["label_use"]
-        summary = update_summary(out, {"label_use": use})
+    if "label_use" in metrics:
+        summary = {**summary, **extra_metric("label_use", out, args)}
     return summary
 
 

@@ -155,11 +155,15 @@ def extra_metric(metric: str, out: Path, args) -> dict:
         data = ["--data-dir", args.data_dir] if args.data_dir else []
         subprocess.run([sys.executable, "-m", "aae", "eval", str(out), "--parzen", *data], check=True)
         summary = json.loads((out / "summary.json").read_text())
-    if metric == "label_use":
+    if metric == "label_use" and metric not in summary:
         sys.path.insert(0, str(Path(__file__).parent))
         from supervised_style import label_use
 
-        summary["label_use"] = 100 * label_use(str(out), args.data_dir, 500, 0)["label_use"]
+        from aae.runs.files import update_summary
+
+        # kept in summary.json, as `aae eval --parzen` keeps its figure: measured once per run
+        use = 100 * label_use(str(out), args.data_dir, 500, 0)["label_use"]
+        summary = update_summary(out, {"label_use": use})
     return {k: summary[k] for k in ("parzen_ll", "parzen_sem", "parzen_val_ll", "label_use") if k in summary}
 
 
