@@ -103,10 +103,16 @@ def expected_config(preset: str, seed: int, args) -> dict:
 
 def stored_config(path: Path) -> dict:
     """A run's config.json in today's layout: keys added to the config since the run was trained
-    take their defaults, so a new option does not make every finished run look stale."""
+    take their defaults, so a new option does not make every finished run look stale; ``auto``
+    precision reads as the precision the run's summary.json says it trained in."""
     from aae.runs.files import read_config
 
-    return json.loads(json.dumps(read_config(path).to_dict()))
+    cfg = json.loads(json.dumps(read_config(path).to_dict()))
+    summary = path.with_name("summary.json")
+    if cfg.get("precision") == "auto" and summary.is_file():
+        # a run trained with precision=auto is the same run as one asking for what auto chose
+        cfg["precision"] = json.loads(summary.read_text()).get("precision", "auto")
+    return cfg
 
 
 def set_aside_if_stale(out: Path, expected: dict) -> None:
