@@ -21,3 +21,11 @@ def test_every_preset_trains_an_epoch_on_tiny_data(name):
     tr.fit(1)
     assert all(torch.isfinite(torch.tensor(v)) for v in tr.history[0].values() if isinstance(v, float))
     assert tr.model.sample(3, torch.Generator().manual_seed(0)).shape == (3, 64)
+
+
+def test_every_preset_has_a_row_in_the_presets_page():
+    from pathlib import Path
+
+    page = (Path(__file__).parents[1] / "docs" / "presets.md").read_text()
+    missing = [name for name in PRESETS if f"| `{name}` |" not in page]
+    assert not missing, f"docs/presets.md has no row for {missing}"
