@@ -39,7 +39,7 @@ FAMILIES: dict[str, tuple[str, int, list[str]]] = {
     "aae": ("mnist-gaussian-8d", 10, ["recon_mse", "prior_mmd"]),
     "semisupervised": ("mnist-semisupervised-100-vat", 5, ["test_error"]),
     "clustering": ("mnist-clusters-16-paper", 5, ["test_error"]),
-    "dimred": ("mnist-dimred-2d-1000", 5, ["test_error"]),
+    "dimred": ("mnist-dimred-2d-1000-paper", 5, ["test_error"]),
     "supervised": ("mnist-supervised-style", 5, ["label_use", "recon_mse"]),
 }
 PRECISIONS = ("float32", "bf16")
