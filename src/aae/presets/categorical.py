@@ -108,7 +108,7 @@ def mnist_semisupervised_1000_vat() -> Config:
 def _against_collapse(cfg: Config) -> Config:
     """Adam at 1e-4 with beta1 = 0.1 for the reconstruction and both adversarial phases, and
     Gaussian noise (std 0.3) on the discriminators' inputs: without labels the paper's SGD
-    settings let q(y|x) collapse onto a few clusters (see mnist_clusters)."""
+    settings let q(y|x) collapse onto a few clusters (see mnist_clusters_paper)."""
     for phase in ("recon", "disc", "gen"):
         cfg.optim[phase] = OptimConfig("adam", 1e-4, betas=[0.1, 0.999])
     cfg.network.disc_noise = 0.3
