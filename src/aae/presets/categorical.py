@@ -43,6 +43,8 @@ def mnist_semisupervised(n_labeled: int) -> Callable[[], Config]:
         cfg = _with_batchnorm(cfg)
         if n_labeled == 100:
             _recipe_100_labels(cfg)
+        if n_labeled < 0:
+            _recipe_all_labels(cfg)
         return cfg
 
     return make
@@ -66,6 +68,15 @@ def _recipe_100_labels(cfg: Config) -> None:
     cfg.schedule = ScheduleConfig("step", [100, 130], 0.1)
     cfg.optim["gen"].clip_norm = 100.0
     cfg.ema = 0.999
+
+
+def _recipe_all_labels(cfg: Config) -> None:
+    """Gaussian noise (std 0.3) on the encoder's input while training, the preset's 60 epochs.
+
+    Measured on all 50,000 labels, seed 0 (results/reproduce/attempts.md, Table 2 all labels #3):
+    validation error 1.10 % after 60 epochs against 1.34 % without the noise (test 1.01 vs 1.23 %).
+    """
+    cfg.network.input_noise = 0.3
 
 
 def mnist_semisupervised_vat() -> Config:
