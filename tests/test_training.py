@@ -179,8 +179,11 @@ def test_auto_is_the_default_and_takes_bf16_only_for_families_with_measured_pari
     assert Config().precision == "auto"
     monkeypatch.setattr(aae.training, "fast_bf16", lambda device: True)  # as on a CPU with AMX
     assert make_trainer(epochs=1).precision == "bf16"  # the AAE: parity measured
-    measured = ("semisupervised", "supervised")
-    for cfg in (*map(tiny_categorical, measured), tiny_categorical("clustering", n_clusters=4)):
+    for cfg in (
+        tiny_categorical("semisupervised"),
+        tiny_categorical("supervised"),
+        tiny_categorical("clustering", n_clusters=4),
+    ):
         assert build_model(cfg, 20, 4).capabilities.bf16_parity  # measured: benchmarks/precision_parity.py
     tr = make_trainer(epochs=1, sets=['model="vae"', 'network.encoder="gaussian"'])  # not measured
     assert not tr.model.capabilities.bf16_parity and tr.precision == "float32"
