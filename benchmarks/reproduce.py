@@ -15,6 +15,8 @@ the first two epochs of the same curve. Writes:
 - ``<results>/<table>.json``: a list of records ``preset, seed, epochs, test_error, val_error,
   wall_s, threads, commit, command`` (and the table's own metric: ``parzen_ll`` for table1,
   ``label_use`` for fig7), merged with the records already there for other presets and seeds;
+  ``commit`` is the one the run started from (kept in ``<runs>/<preset>-s<seed>.commit``), so a
+  resumed or reused run keeps it;
 - ``<results>/<table>.md``: mean ± std over seeds beside the paper's figure;
 - ``<results>/runs/<preset>-s<seed>/metrics.jsonl``: each run's per-epoch curve.
 
@@ -131,6 +133,8 @@ def set_aside_if_stale(out: Path, expected: dict) -> None:
     aside = out.with_name(f"{out.name}-stale-{n}")
     print(f"{out} was trained from another config than the preset gives now: moved to {aside}", flush=True)
     out.rename(aside)
+    if start_commit_file(out).is_file():
+        start_commit_file(out).rename(start_commit_file(aside))
 
 
 def finished(out: Path) -> dict | None:
@@ -142,7 +146,22 @@ def finished(out: Path) -> dict | None:
     return summary if summary.get("epochs") == cfg.get("epochs") else None
 
 
-def run_one(preset: str, seed: int, args) -> tuple[dict, list[str], Path]:
+def start_commit_file(out: Path) -> Path:
+    """Where the commit a run started from is kept: beside the run directory, which ``aae train
+    --overwrite`` replaces."""
+    return out.with_name(f"{out.name}.commit")
+
+
+def recorded_commit(out: Path, previous: dict | None, current: str) -> str:
+    """The commit a run trained from: the one it started from (a resumed or reused run keeps it),
+    else the one its earlier record names, else ``current``."""
+    f = start_commit_file(out)
+    if f.is_file():
+        return f.read_text().strip()
+    return (previous or {}).get("commit") or current
+
+
+def run_one(preset: str, seed: int, args, commit: str) -> tuple[dict, list[str], Path]:
     name = f"{preset}-s{seed}" + (f"-e{args.epochs}" if args.epochs else "")
     out = args.runs / name
     cmd = train_command(preset, seed, out, args)
@@ -154,6 +173,8 @@ def run_one(preset: str, seed: int, args) -> tuple[dict, list[str], Path]:
             run = [sys.executable, "-m", "aae", "train", "--resume", str(out), "--quiet", *data]
         else:
             run = [sys.executable, "-m", *cmd, "--overwrite", *data]
+            out.parent.mkdir(parents=True, exist_ok=True)
+            start_commit_file(out).write_text(commit + "\n")
         print(" ".join(run), flush=True)
         subprocess.run(run, check=True)
         summary = finished(out)
@@ -233,15 +254,17 @@ def main() -> None:
     if unknown:
         ap.error(f"{unknown} are not in {args.table}: {known}")
     json_path = args.results / f"{args.table}.json"
-    commit = git_commit()  # what the runs train from (a resumed run keeps the commit it is recorded with)
+    commit = git_commit()  # what runs started now train from; a resumed or reused run keeps its own
     for preset, _, metric, _ in TABLES[args.table]:
         if args.only and preset not in args.only:
             continue
         for seed in args.seeds:
-            summary, cmd, out = run_one(preset, seed, args)
+            summary, cmd, out = run_one(preset, seed, args, commit)
             if args.epochs:
                 print(f"{preset} seed {seed}: {args.epochs}-epoch replay in {out}")
                 continue
+            records = json.loads(json_path.read_text()) if json_path.is_file() else []
+            previous = next((r for r in records if (r["preset"], r["seed"]) == (preset, seed)), None)
             record = {
                 "preset": preset,
                 "seed": seed,
@@ -250,7 +273,7 @@ def main() -> None:
                 "val_error": summary.get("val_error"),
                 "wall_s": summary["train_seconds"],
                 "threads": args.threads,
-                "commit": commit,
+                "commit": recorded_commit(out, previous, commit),
                 "command": " ".join(cmd),
                 **{k: v for k, v in summary.items() if k.startswith("ema_") and k.endswith("_error")},
                 **extra_metric(metric, out, args),
