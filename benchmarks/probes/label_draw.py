@@ -10,15 +10,14 @@ draw keeps them: what a semi-supervised run of that seed learns its classes from
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-import matplotlib
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from aae.data import load_splits  # noqa: E402
-from aae.data.splits import as_float  # noqa: E402
-from aae.errors import AAEError, exit_on_error  # noqa: E402
+from aae.data import load_splits
+from aae.data.splits import as_float
+from aae.errors import AAEError, exit_on_error
+from aae.runs.plots import save_image_grid
 
 
 def main() -> None:
@@ -27,29 +26,25 @@ def main() -> None:
     ap.add_argument("--classes", type=int, nargs="+", default=[4, 9])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--n-labeled", type=int, default=100)
-    ap.add_argument("-o", "--out", default="label_draw.png")
+    ap.add_argument("-o", "--out", type=Path, default=Path("label_draw.png"))
     args = ap.parse_args()
-    rows = []
+    bad = [c for c in args.classes if not 0 <= c < 10]
+    if bad:
+        exit_on_error(f"--classes: MNIST has classes 0-9, got {bad}")
+    rows, names = [], []
     for seed in args.seeds:
         try:
             s = load_splits("mnist", args.data_dir, 10000, args.n_labeled, seed)
         except AAEError as e:
             exit_on_error(str(e))
         for c in args.classes:
-            if not 0 <= c < 10:
-                exit_on_error(f"--classes: MNIST has classes 0-9, got {c}")
-            rows.append((f"seed {seed}\nlabel {c}", as_float(s.x_train[s.y_train == c]).reshape(-1, 28, 28)))
-    per = max(len(x) for _, x in rows)
-    fig, axes = plt.subplots(len(rows), per, figsize=(per, 1.05 * len(rows)), squeeze=False)
-    for r, (name, x) in enumerate(rows):
-        for j, ax in enumerate(axes[r]):
-            if j < len(x):
-                ax.imshow(x[j], cmap="gray_r")
-            ax.set_xticks([])
-            ax.set_yticks([])
-        axes[r, 0].set_ylabel(name, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(args.out, dpi=70)
+            rows.append(as_float(s.x_train[s.y_train == c]).reshape(-1, 28 * 28))
+            names.append(f"seed {seed}, label {c}")
+    # the draw is class-balanced: every row holds n_labeled / 10 images
+    save_image_grid(
+        args.out, torch.cat(rows).numpy(), len(rows), len(rows[0]), (28, 28),
+        title=f"Labeled examples per seed ({args.n_labeled} labels)", row_labels=names, row_groups=len(args.classes),
+    )  # fmt: skip
     print(f"wrote {args.out}")
 
 
