@@ -282,6 +282,32 @@ def test_eval_parzen_adds_to_the_summary(tiny_npz, tmp_path, capsys):
     assert json.loads((out / "summary.json").read_text()) == after
 
 
+def test_eval_validation_leaves_the_test_split_unread(tiny_npz, tmp_path):
+    from dataclasses import replace
+
+    from aae.runs import evaluate_validation, load_run, parzen_run, run_splits
+
+    out = tmp_path / "run"
+    train(tiny_npz, out, "--set", "model=semisupervised", "--set", "data.n_labeled=50", epochs=1)
+    before = json.loads((out / "summary.json").read_text())
+    assert main(["eval", str(out), "--validation", "--parzen", "--n-samples", "300"]) == 0
+    after = json.loads((out / "summary.json").read_text())
+    assert {k: after[k] for k in before} == before  # the test metrics untouched, none added
+    assert "parzen_ll" not in after and after["parzen_sigma"] > 0 and np.isfinite(after["parzen_val_ll"])
+    assert 0 < after["val_recon_mse"] < 1 and 0 <= after["val_error"] <= 100
+    # the same σ and validation likelihood as the full evaluation, which also reads the test split
+    assert main(["eval", str(out), "--parzen", "--n-samples", "300"]) == 0
+    full = json.loads((out / "summary.json").read_text())
+    assert (full["parzen_sigma"], full["parzen_val_ll"]) == (after["parzen_sigma"], after["parzen_val_ll"])
+    # a test split of NaN would poison any number read from it
+    run = load_run(out)
+    splits = run_splits(run)
+    poisoned = replace(splits, x_test=torch.full_like(splits.x_test, float("nan")))
+    metrics = {**evaluate_validation(run, poisoned), **parzen_run(run, poisoned, 300, test=False)}
+    assert all(np.isfinite(v) for v in metrics.values())
+    assert metrics["val_error"] == after["val_error"]
+
+
 def test_eval_errors_are_one_line(tiny_npz, tmp_path, capsys):
     out = tmp_path / "run"
     train(tiny_npz, out, epochs=1)
@@ -293,6 +319,9 @@ def test_eval_errors_are_one_line(tiny_npz, tmp_path, capsys):
     capsys.readouterr()
     assert main(["eval", str(noval), "--parzen"]) == 2
     assert "validation split" in capsys.readouterr().err
+    assert main(["eval", str(noval), "--validation"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: run ") and "no validation split" in err and err.count("\n") == 1
 
 
 @pytest.mark.parametrize("preset, penalty", [("mnist-wae-mmd-2d", "mmd"), ("mnist-vae-2d", "kl")])

@@ -163,14 +163,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = _run_command(
         sub,
         "eval",
-        help="re-compute a run's test metrics into summary.json; --parzen adds the Parzen log-likelihood",
-        description="Evaluate a run on its test split and merge the results into <run>/summary.json.",
+        help="re-compute a run's test (or --validation) metrics into summary.json; --parzen adds the Parzen "
+        "log-likelihood",
+        description="Evaluate a run on its test split (or, with --validation, on its validation split only) and "
+        "merge the results into <run>/summary.json.",
     )
     p.add_argument(
         "--parzen",
         action="store_true",
         help="Parzen-window log-likelihood of the test split under decoded prior samples (paper Table 1); "
         "σ chosen on the validation split",
+    )
+    p.add_argument(
+        "--validation",
+        action="store_true",
+        help="evaluate on the validation split only, the test split left unread (val_* metrics, parzen_val_ll): "
+        "for comparing settings and checkpoints",
     )
     p.add_argument("--n-samples", type=int, default=10000, metavar="N", help="prior samples for the Parzen window")
     p.add_argument(
@@ -420,15 +428,15 @@ def _human_bytes(n: int) -> str:
 
 
 def cmd_eval(args) -> int:
-    from aae.runs import evaluate, load_run, parzen_run, run_splits, update_summary
+    from aae.runs import evaluate, evaluate_validation, load_run, parzen_run, run_splits, update_summary
 
     if args.n_samples < 1:
         raise AAEError(f"--n-samples must be >= 1, got {args.n_samples}")
     run = load_run(args.run)
     splits = run_splits(run, args.data_dir)
-    results = evaluate(run, splits, args.seed)
+    results = (evaluate_validation if args.validation else evaluate)(run, splits, args.seed)
     if args.parzen:
-        results.update(parzen_run(run, splits, args.n_samples, args.seed))
+        results.update(parzen_run(run, splits, args.n_samples, args.seed, test=not args.validation))
     update_summary(run.path, results)
     print_metrics(results)
     print(f"updated {run.path / 'summary.json'}")

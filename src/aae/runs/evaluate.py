@@ -16,7 +16,14 @@ from aae.classification import (
 )
 from aae.data import Splits, as_float, load_splits
 from aae.errors import AAEError
-from aae.metrics import batched, label_match_fraction, parzen_evaluate, prior_mmd, reconstruction_mse
+from aae.metrics import (
+    batched,
+    choose_parzen_sigma,
+    label_match_fraction,
+    parzen_evaluate,
+    prior_mmd,
+    reconstruction_mse,
+)
 from aae.runs.files import Run
 
 
@@ -41,22 +48,38 @@ def encode_split(run: Run, x: torch.Tensor, seed: int = 0) -> torch.Tensor:
     return batched(lambda b: run.model.encode(as_float(b.to(run.model.device)), g), x).cpu()
 
 
+def code_metrics(run: Run, x: torch.Tensor, y: torch.Tensor, seed: int = 0) -> dict[str, float]:
+    """``recon_mse`` (per pixel), ``prior_mmd`` of the codes and, for label priors, ``label_match``
+    on the images ``x`` ``(n, d)`` with labels ``y`` ``(n,)``."""
+    model = run.model.eval()
+    dev = model.device
+    x = x.to(dev)
+    codes = encode_split(run, x, seed)
+    g = torch.Generator().manual_seed(seed + 1)
+    out = {"recon_mse": reconstruction_mse(model, x, y.to(dev)), "prior_mmd": prior_mmd(codes, model.prior, g)}
+    if model.capabilities.label_prior:
+        out["label_match"] = label_match_fraction(codes, y, model.prior)
+    return out
+
+
 def evaluate(run: Run, splits: Splits, seed: int = 0) -> dict[str, Any]:
     """Test-split metrics: ``recon_mse`` (per pixel), ``prior_mmd``, ``label_match`` for label priors,
     ``test_error`` (and ``val_error``) for models that predict classes or clusters."""
-    model = run.model.eval()
-    dev = model.device
-    x, y = splits.x_test.to(dev), splits.y_test
-    codes = encode_split(run, x, seed)
-    g = torch.Generator().manual_seed(seed + 1)
-    out: dict[str, Any] = {
-        "recon_mse": reconstruction_mse(model, x, y.to(dev)),
-        "prior_mmd": prior_mmd(codes, model.prior, g),
-    }
-    if model.capabilities.label_prior:
-        out["label_match"] = label_match_fraction(codes, y, model.prior)
-    if model.capabilities.predicts:
+    out: dict[str, Any] = dict(code_metrics(run, splits.x_test, splits.y_test, seed))
+    if run.model.capabilities.predicts:
         out.update(classification_metrics(run, splits))
+    return out
+
+
+def evaluate_validation(run: Run, splits: Splits, seed: int = 0) -> dict[str, Any]:
+    """Validation-split metrics, the test split left unread (for choosing settings): ``val_recon_mse``,
+    ``val_prior_mmd``, ``val_label_match`` for label priors and ``val_error`` for classifiers."""
+    if len(splits.x_val) == 0:
+        raise AAEError(f"run {run.path} has no validation split (data.validation=0): nothing to evaluate it on")
+    metrics = code_metrics(run, splits.x_val, splits.y_val, seed)
+    out: dict[str, Any] = {f"val_{k}": v for k, v in metrics.items()}
+    if run.model.capabilities.predicts and can_score(splits):
+        out["val_error"] = error_percent(predict_split(run, splits, "val"), splits.y_val)
     return out
 
 
@@ -106,13 +129,14 @@ def classification_metrics(run: Run, splits: Splits) -> dict[str, Any]:
     return out
 
 
-def parzen_run(run: Run, splits: Splits, n_samples: int = 10000, seed: int = 0) -> dict[str, float]:
+def parzen_run(run: Run, splits: Splits, n_samples: int = 10000, seed: int = 0, test: bool = True) -> dict[str, float]:
     """Parzen-window log-likelihood of the test split under ``n_samples`` decoded prior samples (paper Table 1).
 
     σ is chosen on the validation split. Samples and images are in data units ([0, 1] for
     images): a standardized run's decoder maps its samples back (as the paper does for TFD),
     and uint8 pixels are scaled per block. Returns ``parzen_ll`` (nats, mean over test
-    points), ``parzen_sem``, ``parzen_sigma`` and ``parzen_val_ll``.
+    points), ``parzen_sem``, ``parzen_sigma`` and ``parzen_val_ll``; with ``test=False`` only
+    the last two, the test split left unread.
     """
     if n_samples < 1:
         raise AAEError(f"--n-samples must be >= 1, got {n_samples}")
@@ -123,4 +147,7 @@ def parzen_run(run: Run, splits: Splits, n_samples: int = 10000, seed: int = 0) 
     # decode in blocks: 10,000 samples through a 1000-wide decoder at once is needlessly large
     samples = torch.cat([model.sample(min(2000, n_samples - i), g) for i in range(0, n_samples, 2000)])
     dev = model.device
+    if not test:
+        sigma, val_ll = choose_parzen_sigma(samples, splits.x_val.to(dev))
+        return {"parzen_sigma": sigma, "parzen_val_ll": val_ll}
     return parzen_evaluate(samples, splits.x_val.to(dev), splits.x_test.to(dev))
