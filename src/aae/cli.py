@@ -163,8 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _run_command(
         sub,
         "eval",
-        help="re-compute a run's test (or --validation) metrics into summary.json; --parzen adds the Parzen "
-        "log-likelihood",
+        help="re-compute a run's test (or --validation) metrics into summary.json; --parzen adds the Parzen likelihood",
         description="Evaluate a run on its test split (or, with --validation, on its validation split only) and "
         "merge the results into <run>/summary.json.",
     )
