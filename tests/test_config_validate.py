@@ -79,6 +79,7 @@ INVALID = {
     "semisupervised.vat_weight": negative,
     "semisupervised.vat_eps": not_positive,
     "semisupervised.entmin_weight": negative,
+    "semisupervised.label_smoothing": not_fraction,
     "clustering.balance_weight": negative,
     "clustering.sharpness_weight": negative,
     "dimred.heads": outside(("learned", "identity")),

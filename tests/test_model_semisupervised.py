@@ -42,7 +42,7 @@ def test_labeled_batches_cycle_through_every_labeled_example():
 
 
 ALL_TERMS = SemiSupervisedConfig(
-    labeled_bn_stats=False, labeled_recon=0.5, vat_weight=1.0, vat_eps=0.5, entmin_weight=0.1
+    labeled_bn_stats=False, labeled_recon=0.5, vat_weight=1.0, vat_eps=0.5, entmin_weight=0.1, label_smoothing=0.1
 )
 
 
@@ -116,6 +116,24 @@ def test_classification_terms_report_their_metrics_and_change_the_update():
         float(metrics["vat_loss"]) >= 0 and float(metrics["entropy"]) > 0 and float(metrics["labeled_recon_loss"]) > 0
     )
     assert not torch.equal(plain.encoder.y_head.weight, full.encoder.y_head.weight)
+
+
+def test_label_smoothing_softens_the_labeled_cross_entropy():
+    """Smoothing ε reports (1 − ε)·CE + ε·mean_k(−log q_k) for the labeled batch: with the same
+    weights, data and noise (the phases before it do not see ε), the loss is linear in ε."""
+
+    def classify_loss(eps):
+        cfg = tiny_cat("semisupervised")
+        cfg.semisupervised = SemiSupervisedConfig(label_smoothing=eps)
+        torch.manual_seed(0)
+        model = build_model(cfg, 20, 4)
+        torch.manual_seed(1)
+        _, _, metrics = one_step(model, cfg, labeled=(torch.rand(4, 20), torch.tensor([0, 1, 2, 3])))
+        return float(metrics["classify_loss"])
+
+    losses = [classify_loss(eps) for eps in (0.0, 0.3, 0.6)]
+    assert abs(losses[1] - losses[0]) > 1e-4  # smoothing changes the loss
+    assert losses[2] - losses[1] == pytest.approx(losses[1] - losses[0], rel=1e-3, abs=1e-6)
 
 
 def test_semisupervised_learns_from_few_labels():

@@ -144,6 +144,9 @@ class SemiSupervisedConfig:
     # on zero-mean data) is mostly rounded away in float32 on pixels in [0, 1]
     vat_xi: float = 1e-3
     entmin_weight: float = 0.0  # weight of the entropy of q(y|x) on the unlabeled mini-batch
+    # the labeled cross-entropy's target puts this much probability evenly on every class (Szegedy
+    # et al. 2016), so no labeled image, however atypical, is learned with full confidence
+    label_smoothing: float = 0.0
 
 
 @dataclass

@@ -219,8 +219,9 @@ class CategoricalAAE(LabelDecoderModel):
         return nullcontext() if self.terms.labeled_bn_stats else frozen_batchnorm_stats(self.encoder)
 
     def _classification(self, x, labeled, optimizers, generator, amp: Amp) -> dict[str, torch.Tensor]:
-        """(3) semi-supervised classification: cross-entropy of q(y|x_l) on the labels y_l, plus the
-        optional VAT and entropy terms on the unlabeled mini-batch ``x``."""
+        """(3) semi-supervised classification: cross-entropy of q(y|x_l) on the labels y_l (smoothed
+        by ``terms.label_smoothing``), plus the optional VAT and entropy terms on the unlabeled
+        mini-batch ``x``."""
         if labeled is None:
             raise AAEError("the semi-supervised model's train_step needs a labeled mini-batch (labeled=(x, y))")
         xl, yl = labeled
@@ -229,7 +230,7 @@ class CategoricalAAE(LabelDecoderModel):
         with amp():
             with self._labeled_pass():
                 logits_l, _ = self.encoder(xl, generator)
-            loss = ce = F.cross_entropy(logits_l.float(), yl)
+            loss = ce = F.cross_entropy(logits_l.float(), yl, label_smoothing=t.label_smoothing)
             with frozen_batchnorm_stats(self.encoder):
                 if t.vat_weight > 0:
                     out["vat_loss"] = self._vat(x, t.vat_eps, t.vat_xi, generator)
