@@ -65,7 +65,7 @@ def code_metrics(run: Run, x: torch.Tensor, y: torch.Tensor, seed: int = 0) -> d
 def evaluate(run: Run, splits: Splits, seed: int = 0) -> dict[str, Any]:
     """Test-split metrics: ``recon_mse`` (per pixel), ``prior_mmd``, ``label_match`` for label priors,
     ``test_error`` (and ``val_error``) for models that predict classes or clusters."""
-    out: dict[str, Any] = dict(code_metrics(run, splits.x_test, splits.y_test, seed))
+    out: dict[str, Any] = code_metrics(run, splits.x_test, splits.y_test, seed)
     if run.model.capabilities.predicts:
         out.update(classification_metrics(run, splits))
     return out
