@@ -80,6 +80,7 @@ INVALID = {
     "semisupervised.vat_eps": not_positive,
     "semisupervised.entmin_weight": negative,
     "semisupervised.label_smoothing": not_fraction,
+    "semisupervised.labeled_mixup": negative,
     "clustering.balance_weight": negative,
     "clustering.sharpness_weight": negative,
     "dimred.heads": outside(("learned", "identity")),

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from aae.models.classifier_terms import frozen_batchnorm_stats, mean_entropy, vat_loss
+from aae.models.classifier_terms import frozen_batchnorm_stats, mean_entropy, mixup, vat_loss
 
 
 def test_vat_finds_the_most_sensitive_direction_of_a_linear_classifier():
@@ -102,3 +102,34 @@ def test_vat_takes_one_radius_per_row():
     assert cost(radii) == pytest.approx(cost(0.8), rel=1e-6)
     radii[3:] = 0.0
     assert 0 < cost(radii) < cost(0.8)
+
+
+def mixed_weights(alpha: float, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mix the rows of the identity ``(n, n)`` (so each mixed row shows its weight and its partner)
+    with random targets; returns (λ per row, partner per row, targets, mixed targets)."""
+    t = torch.softmax(torch.randn(n, 3, generator=torch.Generator().manual_seed(99)), 1)
+    xm, tm = mixup(torch.eye(n), t, alpha, torch.Generator().manual_seed(seed))
+    lam = xm.diagonal().clone()
+    partner = (xm - torch.diag(lam)).argmax(1)
+    partner[lam == 1] = torch.arange(n)[lam == 1]  # mixed with itself (or λ = 1)
+    return lam, partner, t, tm
+
+
+def test_mixup_mixes_each_row_and_its_target_with_one_partner_by_one_weight():
+    lam, partner, t, tm = mixed_weights(0.4, 64, seed=0)
+    assert bool(((lam >= 0) & (lam <= 1)).all())
+    # the target is mixed by the same weight with the same partner as the image
+    assert torch.allclose(tm, lam[:, None] * t + (1 - lam[:, None]) * t[partner], atol=1e-6)
+    assert torch.allclose(tm.sum(1), torch.ones(64))
+    assert sorted(partner[lam < 1].tolist()) == sorted(set(partner[lam < 1].tolist()))  # a permutation
+    # replayed by the same seed, changed by another
+    assert torch.equal(mixed_weights(0.4, 64, seed=0)[0], lam)
+    assert not torch.equal(mixed_weights(0.4, 64, seed=1)[0], lam)
+
+
+@pytest.mark.parametrize("alpha", [0.3, 1.0, 8.0])
+def test_mixup_weight_is_beta_distributed(alpha):
+    """λ ~ Beta(α, α): mean 1/2, variance 1 / (4(2α + 1)), from 4,000 rows."""
+    lam = mixed_weights(alpha, 4000, seed=2)[0].double()
+    assert abs(float(lam.mean()) - 0.5) < 0.02
+    assert float(lam.var()) == pytest.approx(1 / (4 * (2 * alpha + 1)), rel=0.1)

@@ -42,7 +42,13 @@ def test_labeled_batches_cycle_through_every_labeled_example():
 
 
 ALL_TERMS = SemiSupervisedConfig(
-    labeled_bn_stats=False, labeled_recon=0.5, vat_weight=1.0, vat_eps=0.5, entmin_weight=0.1, label_smoothing=0.1
+    labeled_bn_stats=False,
+    labeled_recon=0.5,
+    vat_weight=1.0,
+    vat_eps=0.5,
+    entmin_weight=0.1,
+    label_smoothing=0.1,
+    labeled_mixup=0.5,
 )
 
 
@@ -134,6 +140,23 @@ def test_label_smoothing_softens_the_labeled_cross_entropy():
     losses = [classify_loss(eps) for eps in (0.0, 0.3, 0.6)]
     assert abs(losses[1] - losses[0]) > 1e-4  # smoothing changes the loss
     assert losses[2] - losses[1] == pytest.approx(losses[1] - losses[0], rel=1e-3, abs=1e-6)
+
+
+def test_labeled_mixup_trains_on_mixed_images_and_targets():
+    """With the same weights, data and noise before it (the earlier phases do not see α), the
+    classification phase's cost changes when its labeled batch is mixed, and depends on α."""
+
+    def classify_loss(alpha):
+        cfg = tiny_cat("semisupervised")
+        cfg.semisupervised = SemiSupervisedConfig(labeled_mixup=alpha)
+        torch.manual_seed(0)
+        model = build_model(cfg, 20, 4)
+        torch.manual_seed(1)
+        _, _, metrics = one_step(model, cfg, labeled=(torch.rand(8, 20), torch.tensor([0, 1, 2, 3] * 2)))
+        return float(metrics["classify_loss"])
+
+    plain, mixed, other = classify_loss(0.0), classify_loss(1.0), classify_loss(4.0)
+    assert abs(mixed - plain) > 1e-4 and abs(other - mixed) > 1e-4
 
 
 def test_semisupervised_learns_from_few_labels():

@@ -141,6 +141,7 @@ def rules(c: Config) -> list[tuple[str, Any, Rule]]:
         ("semisupervised.vat_xi", c.semisupervised.vat_xi, _at_least(0, strict=True)),
         ("semisupervised.entmin_weight", c.semisupervised.entmin_weight, _at_least(0)),
         ("semisupervised.label_smoothing", c.semisupervised.label_smoothing, _below(1)),
+        ("semisupervised.labeled_mixup", c.semisupervised.labeled_mixup, _at_least(0)),
         ("clustering.balance_weight", c.clustering.balance_weight, _at_least(0)),
         ("clustering.sharpness_weight", c.clustering.sharpness_weight, _at_least(0)),
         ("clustering.vat_weight", c.clustering.vat_weight, _at_least(0)),

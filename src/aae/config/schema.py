@@ -147,6 +147,9 @@ class SemiSupervisedConfig:
     # the labeled cross-entropy's target puts this much probability evenly on every class (Szegedy
     # et al. 2016), so no labeled image, however atypical, is learned with full confidence
     label_smoothing: float = 0.0
+    # mixup (Zhang et al. 2018) on the labeled batch: α of the Beta(α, α) weight that mixes each
+    # labeled image, and its one-hot target, with another of the batch (0: off; 1: a uniform weight)
+    labeled_mixup: float = 0.0
 
 
 @dataclass

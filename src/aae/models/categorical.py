@@ -29,7 +29,7 @@ from aae.models.base import (
     reconstruction_phase,
 )
 from aae.models.build import build_decoder, build_prior, initialized, network_kwargs
-from aae.models.classifier_terms import frozen_batchnorm_stats, mean_entropy, no_dropout, vat_loss
+from aae.models.classifier_terms import frozen_batchnorm_stats, mean_entropy, mixup, no_dropout, vat_loss
 from aae.models.supervised import LabelDecoderModel, check_class_labels
 from aae.networks import CategoricalEncoder, Decoder
 from aae.priors import Categorical
@@ -220,17 +220,21 @@ class CategoricalAAE(LabelDecoderModel):
 
     def _classification(self, x, labeled, optimizers, generator, amp: Amp) -> dict[str, torch.Tensor]:
         """(3) semi-supervised classification: cross-entropy of q(y|x_l) on the labels y_l (smoothed
-        by ``terms.label_smoothing``), plus the optional VAT and entropy terms on the unlabeled
-        mini-batch ``x``."""
+        by ``terms.label_smoothing``; on mixed images and targets with ``terms.labeled_mixup``),
+        plus the optional VAT and entropy terms on the unlabeled mini-batch ``x``."""
         if labeled is None:
             raise AAEError("the semi-supervised model's train_step needs a labeled mini-batch (labeled=(x, y))")
         xl, yl = labeled
         t = self.terms
+        target = yl
+        if t.labeled_mixup > 0:
+            xl, target = mixup(xl, F.one_hot(yl, self.n_classes).float(), t.labeled_mixup, generator)
+            yl = target.argmax(1)  # the accuracy reported: against each mixed image's larger share
         out = {}
         with amp():
             with self._labeled_pass():
                 logits_l, _ = self.encoder(xl, generator)
-            loss = ce = F.cross_entropy(logits_l.float(), yl, label_smoothing=t.label_smoothing)
+            loss = ce = F.cross_entropy(logits_l.float(), target, label_smoothing=t.label_smoothing)
             with frozen_batchnorm_stats(self.encoder):
                 if t.vat_weight > 0:
                     out["vat_loss"] = self._vat(x, t.vat_eps, t.vat_xi, generator)

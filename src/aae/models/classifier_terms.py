@@ -5,6 +5,8 @@ paper's cross-entropy on labeled examples.
   q(y|x + r_adv), r_adv the perturbation of L2 norm ``eps`` that changes q(y|x) most, found by
   one step of power iteration. It makes q(y|x) smooth around the unlabeled data.
 - Entropy minimization (Grandvalet and Bengio 2005): the mean entropy of q(y|x) on unlabeled data.
+- Mixup (Zhang et al. 2018) of the labeled batch: convex combinations of labeled images and of
+  their targets, so q(y|x) moves linearly between labeled examples instead of bending round one.
 
 Both run with batch norm's running statistics frozen: the perturbed passes are not data the
 evaluation should be normalized with.
@@ -17,6 +19,7 @@ from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
+from scipy.special import betaincinv
 from torch import nn
 
 
@@ -87,3 +90,20 @@ def mean_entropy(logits: torch.Tensor) -> torch.Tensor:
     """Mean entropy of the softmax of ``logits`` ``(n, K)``, in nats."""
     log_q = torch.log_softmax(logits.float(), 1)
     return -(log_q.exp() * log_q).sum(1).mean()
+
+
+def mixup(
+    x: torch.Tensor, targets: torch.Tensor, alpha: float, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row of ``x`` ``(n, d)`` and of ``targets`` ``(n, K)`` (class probabilities) mixed with
+    the same partner row, a random permutation of the batch: λ·row + (1 − λ)·partner, one weight
+    λ ~ Beta(``alpha``, ``alpha``) per row (drawn from ``generator`` through the inverse CDF, so a
+    seeded generator replays it). Returns the mixed ``(x, targets)``."""
+    n = x.shape[0]
+    device = x.device if generator is None else generator.device
+    u = torch.rand(n, generator=generator, device=device, dtype=torch.float64)
+    lam = torch.from_numpy(betaincinv(alpha, alpha, u.cpu().numpy())).to(x.device)
+    partner = torch.randperm(n, generator=generator, device=device).to(x.device)
+    lx = lam.to(x.dtype).view(n, *([1] * (x.dim() - 1)))
+    lt = lam.to(targets.dtype).view(n, 1)
+    return lx * x + (1 - lx) * x[partner], lt * targets + (1 - lt) * targets[partner]

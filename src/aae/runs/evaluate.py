@@ -73,7 +73,11 @@ def evaluate(run: Run, splits: Splits, seed: int = 0) -> dict[str, Any]:
 
 def evaluate_validation(run: Run, splits: Splits, seed: int = 0) -> dict[str, Any]:
     """Validation-split metrics, the test split left unread (for choosing settings): ``val_recon_mse``,
-    ``val_prior_mmd``, ``val_label_match`` for label priors and ``val_error`` for classifiers."""
+    ``val_prior_mmd``, ``val_label_match`` for label priors and ``val_error`` for classifiers.
+
+    A clustering model's clusters are named from the validation split itself (:func:`predict_split`),
+    so its ``val_error`` is optimistic: fit to rank runs, not to report one.
+    """
     if len(splits.x_val) == 0:
         raise AAEError(f"run {run.path} has no validation split (data.validation=0): nothing to evaluate it on")
     metrics = code_metrics(run, splits.x_val, splits.y_val, seed)
