@@ -490,7 +490,7 @@ def _run(args: argparse.Namespace) -> int:
         return COMMANDS[args.command](args)
     except AAEError as e:
         print(f"error: {e}", file=sys.stderr)
-        return getattr(e, "exit_code", 2)
+        return e.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

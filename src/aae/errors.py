@@ -9,7 +9,10 @@ from typing import NoReturn
 
 
 class AAEError(Exception):
-    """A problem the user can fix (a path, a shape, a value); the message names it."""
+    """A problem the user can fix (a path, a shape, a value); the message names it. The CLI exits
+    with ``exit_code``: 2, or 128 + signal number for training stopped by a signal."""
+
+    exit_code: int = 2
 
 
 def exit_on_error(message: str) -> NoReturn:

@@ -5,6 +5,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from aae.config import Config
 from aae.errors import AAEError
 from aae.sweep.definition import (
@@ -121,7 +123,7 @@ def draw_plots(study, folder: Path, log=print) -> list[Path]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 ax = fn(study)
-            fig = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure
+            fig = (ax.flat[0] if isinstance(ax, np.ndarray) else ax).figure  # one Axes, or a grid of them
             fig.set_size_inches(9, 5.5)
             fig.tight_layout()
             fig.savefig(path, dpi=100)
