@@ -8,8 +8,8 @@ paper's cross-entropy on labeled examples.
 - Mixup (Zhang et al. 2018) of the labeled batch: convex combinations of labeled images and of
   their targets, so q(y|x) moves linearly between labeled examples instead of bending round one.
 
-VAT and entropy minimization run with batch norm's running statistics frozen: the perturbed passes are not data the
-evaluation should be normalized with.
+VAT and entropy minimization run with batch norm's running statistics frozen: the perturbed
+passes are not data the evaluation should be normalized with.
 """
 
 from __future__ import annotations
