@@ -124,20 +124,22 @@ def test_classification_terms_report_their_metrics_and_change_the_update():
     assert not torch.equal(plain.encoder.y_head.weight, full.encoder.y_head.weight)
 
 
+def classify_loss(terms: SemiSupervisedConfig, n: int = 4) -> float:
+    """The classification phase's cost after one step of a tiny model with ``terms``, on ``n``
+    labeled rows (classes 0-3 in turn): the same weights, data and noise for any ``terms``."""
+    cfg = tiny_cat("semisupervised")
+    cfg.semisupervised = terms
+    torch.manual_seed(0)
+    model = build_model(cfg, 20, 4)
+    torch.manual_seed(1)
+    _, _, metrics = one_step(model, cfg, labeled=(torch.rand(n, 20), torch.arange(n) % 4))
+    return float(metrics["classify_loss"])
+
+
 def test_label_smoothing_softens_the_labeled_cross_entropy():
     """Smoothing ε reports (1 − ε)·CE + ε·mean_k(−log q_k) for the labeled batch: with the same
     weights, data and noise (the phases before it do not see ε), the loss is linear in ε."""
-
-    def classify_loss(eps):
-        cfg = tiny_cat("semisupervised")
-        cfg.semisupervised = SemiSupervisedConfig(label_smoothing=eps)
-        torch.manual_seed(0)
-        model = build_model(cfg, 20, 4)
-        torch.manual_seed(1)
-        _, _, metrics = one_step(model, cfg, labeled=(torch.rand(4, 20), torch.tensor([0, 1, 2, 3])))
-        return float(metrics["classify_loss"])
-
-    losses = [classify_loss(eps) for eps in (0.0, 0.3, 0.6)]
+    losses = [classify_loss(SemiSupervisedConfig(label_smoothing=eps)) for eps in (0.0, 0.3, 0.6)]
     assert abs(losses[1] - losses[0]) > 1e-4  # smoothing changes the loss
     assert losses[2] - losses[1] == pytest.approx(losses[1] - losses[0], rel=1e-3, abs=1e-6)
 
@@ -145,17 +147,7 @@ def test_label_smoothing_softens_the_labeled_cross_entropy():
 def test_labeled_mixup_trains_on_mixed_images_and_targets():
     """With the same weights, data and noise before it (the earlier phases do not see α), the
     classification phase's cost changes when its labeled batch is mixed, and depends on α."""
-
-    def classify_loss(alpha):
-        cfg = tiny_cat("semisupervised")
-        cfg.semisupervised = SemiSupervisedConfig(labeled_mixup=alpha)
-        torch.manual_seed(0)
-        model = build_model(cfg, 20, 4)
-        torch.manual_seed(1)
-        _, _, metrics = one_step(model, cfg, labeled=(torch.rand(8, 20), torch.tensor([0, 1, 2, 3] * 2)))
-        return float(metrics["classify_loss"])
-
-    plain, mixed, other = classify_loss(0.0), classify_loss(1.0), classify_loss(4.0)
+    plain, mixed, other = (classify_loss(SemiSupervisedConfig(labeled_mixup=a), n=8) for a in (0.0, 1.0, 4.0))
     assert abs(mixed - plain) > 1e-4 and abs(other - mixed) > 1e-4
 
 
