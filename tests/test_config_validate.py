@@ -81,6 +81,7 @@ INVALID = {
     "semisupervised.entmin_weight": negative,
     "semisupervised.label_smoothing": not_fraction,
     "semisupervised.labeled_mixup": negative,
+    "semisupervised.categories_per_class": st.integers(max_value=0),
     "clustering.balance_weight": negative,
     "clustering.sharpness_weight": negative,
     "dimred.heads": outside(("learned", "identity")),

@@ -16,7 +16,7 @@ from model_helpers import tiny_categorical as tiny_cat
     [
         ("clustering", {"n_clusters": 3}, 4, "n_clusters=3 is fewer than the 4 classes"),
         ("clustering", {}, 4, "n_clusters >= 2"),
-        ("semisupervised", {"n_clusters": 6}, 4, "one output per class"),
+        ("semisupervised", {"n_clusters": 6}, 4, "has 1 output"),
         ("semisupervised", {}, 0, "needs a labeled data set"),
         ("supervised", {}, 0, "needs a labeled data set"),
     ],

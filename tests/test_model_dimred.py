@@ -38,6 +38,16 @@ def test_dimred_representation_and_phases():
     assert torch.allclose(model.decode(torch.zeros(1, 2), torch.tensor([2])), model.decoder(model.cluster_heads[2:3]))
 
 
+def test_dimred_has_a_head_per_category_and_decodes_a_class_at_its_first():
+    cfg = tiny_cat("dimred")
+    cfg.network.code_dim, cfg.semisupervised.categories_per_class = 2, 2
+    model = build_model(cfg, 20, 4)
+    assert model.cluster_heads.shape == (8, 2) and model.predict_proba(torch.rand(3, 20)).shape == (3, 4)
+    _, order, _ = one_step(model, cfg, labeled=(torch.rand(4, 20), torch.tensor([0, 1, 2, 3])))
+    assert order == ["recon", "disc", "gen", "classify"]
+    assert torch.allclose(model.decode(torch.zeros(1, 2), torch.tensor([3])), model.decoder(model.cluster_heads[6:7]))
+
+
 def test_dimred_identity_heads_are_fixed_and_drawn_on_a_circle():
     cfg = tiny_cat("dimred-clustering", DimredConfig(heads="identity", head_scale=10.0), n_clusters=5)
     cfg.network.code_dim = 5

@@ -49,6 +49,7 @@ ALL_TERMS = SemiSupervisedConfig(
     entmin_weight=0.1,
     label_smoothing=0.1,
     labeled_mixup=0.5,
+    categories_per_class=2,
 )
 
 
@@ -161,6 +162,51 @@ def test_semisupervised_learns_from_few_labels():
     tr.fit(10)
     pred = tr.model.eval().predict_proba(x).argmax(1)
     assert float((pred == y_true).float().mean()) > 0.9
+
+
+def test_several_categories_per_class_sum_into_the_class_probability():
+    cfg = tiny_cat("semisupervised")
+    cfg.semisupervised = SemiSupervisedConfig(categories_per_class=3, labeled_recon=1.0)
+    torch.manual_seed(0)
+    model = build_model(cfg, 20, 4).eval()
+    assert model.encoder.n_classes == 12 and model.n_categories == 12 and model.n_classes == 4
+    x = torch.rand(5, 20)
+    logits, _ = model.encoder(x)
+    units = torch.softmax(logits, 1)
+    proba = model.predict_proba(x)
+    # class c owns units 3c .. 3c + 2
+    assert proba.shape == (5, 4) and torch.allclose(proba, units.view(5, 4, 3).sum(2), atol=1e-6)
+    labels = torch.tensor([0, 1, 2, 3, 3])
+    chosen = model.categories(labels, logits)
+    assert torch.equal(chosen // 3, labels)
+    assert torch.equal(units[torch.arange(5), chosen], units.view(5, 4, 3)[torch.arange(5), labels].amax(1))
+    assert torch.equal(model.categories(labels), labels * 3)  # no logits: the class's first unit
+    assert model.heads().shape == (4, 20) and model.sample(6).shape == (6, 20)
+    model.train()
+    _, order, metrics = one_step(model, cfg, labeled=(torch.rand(8, 20), torch.arange(8) % 4))
+    assert order == ["recon", "disc", "gen", "classify"] and float(metrics["labeled_recon_loss"]) > 0
+
+
+def test_several_categories_per_class_learn_from_few_labels():
+    x, y, y_true = labeled_data(n=400, n_labeled=8)
+    cfg = tiny_cat("semisupervised")
+    cfg.semisupervised.categories_per_class = 2
+    cfg.optim["recon"].lr = 0.01
+    cfg.optim["classify"].lr = 0.05
+    torch.manual_seed(0)
+    tr = Trainer(build_model(cfg, 20, 4), cfg, x, y)
+    tr.fit(10)
+    pred = tr.model.eval().predict_proba(x).argmax(1)
+    assert float((pred == y_true).float().mean()) > 0.9
+
+
+def test_categories_per_class_must_agree_with_n_clusters():
+    cfg = tiny_cat("semisupervised", n_clusters=8)
+    cfg.semisupervised.categories_per_class = 2
+    assert build_model(cfg, 20, 4).n_categories == 8
+    cfg.semisupervised.categories_per_class = 3
+    with pytest.raises(AAEError, match="network.n_clusters=8 but the semi-supervised model has 3 output"):
+        build_model(cfg, 20, 4)
 
 
 def plain_mlp_error(x_l, y_l, x_test, y_test, hidden, steps, cfg, seed):

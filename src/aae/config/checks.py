@@ -142,6 +142,7 @@ def rules(c: Config) -> list[tuple[str, Any, Rule]]:
         ("semisupervised.entmin_weight", c.semisupervised.entmin_weight, _at_least(0)),
         ("semisupervised.label_smoothing", c.semisupervised.label_smoothing, _below(1)),
         ("semisupervised.labeled_mixup", c.semisupervised.labeled_mixup, _at_least(0)),
+        ("semisupervised.categories_per_class", c.semisupervised.categories_per_class, _at_least(1)),
         ("clustering.balance_weight", c.clustering.balance_weight, _at_least(0)),
         ("clustering.sharpness_weight", c.clustering.sharpness_weight, _at_least(0)),
         ("clustering.vat_weight", c.clustering.vat_weight, _at_least(0)),

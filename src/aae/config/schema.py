@@ -150,6 +150,10 @@ class SemiSupervisedConfig:
     # mixup (Zhang et al. 2018) on the labeled batch: α of the Beta(α, α) weight that mixes each
     # labeled image, and its one-hot target, with another of the batch (0: off; 1: a uniform weight)
     labeled_mixup: float = 0.0
+    # m softmax units per class (y has K = m × classes categories, class c owns units c·m .. c·m + m − 1;
+    # q(class|x) is the sum over its units): a class can hold several modes of its own, so two
+    # similar classes need not share one unit's prior mass
+    categories_per_class: int = 1
 
 
 @dataclass

@@ -72,11 +72,15 @@ class CategoricalAAE(LabelDecoderModel):
         # the classification phase's terms besides cross-entropy (semi-supervised variants only)
         self.terms = (terms or SemiSupervisedConfig()) if self.classify else SemiSupervisedConfig()
         self.clusters = clusters or ClusteringConfig()  # batch-level terms of the adversarial phase
-        self.n_classes = encoder.n_classes
+        # y has K = n_categories units; class c owns units c·m .. c·m + m − 1 (m = per_class; 1 for clustering)
+        self.n_categories, self.per_class = encoder.n_classes, self.terms.categories_per_class
+        if self.n_categories % self.per_class:
+            raise AAEError(f"{self.n_categories} categories cannot be split into groups of {self.per_class} per class")
+        self.n_classes = self.n_categories // self.per_class
         self.prior = style.prior  # the style prior: what codes z are matched to
 
     @classmethod
-    def n_categories(cls, cfg: Config, n_classes: int) -> int:
+    def categories_for(cls, cfg: Config, n_classes: int) -> int:
         """Size K of y for data with ``n_classes`` classes."""
         raise NotImplementedError
 
@@ -88,7 +92,7 @@ class CategoricalAAE(LabelDecoderModel):
     def from_config(
         cls, cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None
     ) -> CategoricalAAE:
-        k = cls.n_categories(cfg, n_classes)
+        k = cls.categories_for(cfg, n_classes)
         parts = categorical_parts(cfg, data_dim, k, cls.decoder_inputs(cfg, k), image_shape)
         return initialized(cls(*parts, cfg.recon_loss, cfg.semisupervised, cfg.clustering), cfg)
 
@@ -113,6 +117,22 @@ class CategoricalAAE(LabelDecoderModel):
             raise AAEError(
                 f"class(es) {missing} have no labeled training example; the classifier could never learn them"
             )
+
+    def class_logits(self, logits: torch.Tensor) -> torch.Tensor:
+        """Logits ``(n, C)`` of q(class|x) from the encoder's ``(n, K)``: the log-sum-exp of each
+        class's m units, so that q(class|x) is the sum of its categories' probabilities."""
+        if self.per_class == 1:
+            return logits
+        return logits.float().view(len(logits), self.n_classes, self.per_class).logsumexp(2)
+
+    def categories(self, labels: torch.Tensor, logits: torch.Tensor | None = None) -> torch.Tensor:
+        """Category indices ``(n,)`` for class ``labels`` ``(n,)``: the class's most probable unit
+        under ``logits`` ``(n, K)``, or its first unit without them."""
+        first = labels.long() * self.per_class
+        if self.per_class == 1 or logits is None:
+            return first
+        own = logits.detach().float().view(len(logits), self.n_classes, self.per_class)
+        return first + own[torch.arange(len(labels), device=own.device), labels.to(own.device).long()].argmax(1)
 
     def _decoder_input(self, logits: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return torch.cat([torch.softmax(logits.float(), 1).to(z.dtype), z], 1)
@@ -169,7 +189,7 @@ class CategoricalAAE(LabelDecoderModel):
             return None
         log_q = torch.log(y_soft.clamp_min(1e-12))
         mean = y_soft.mean(0)
-        spread = math.log(self.n_classes) + (mean * torch.log(mean.clamp_min(1e-12))).sum()
+        spread = math.log(self.n_categories) + (mean * torch.log(mean.clamp_min(1e-12))).sum()
         sharp = -(y_soft * log_q).sum(1).mean()
         return c.balance_weight * spread + c.sharpness_weight * sharp
 
@@ -195,16 +215,17 @@ class CategoricalAAE(LabelDecoderModel):
         """VAT of q(y|x) on ``x`` through deterministic passes (no input noise, no dropout), batch
         norm normalizing with the batch but leaving its running statistics alone."""
         with frozen_batchnorm_stats(self.encoder), no_dropout(self.encoder):
-            return vat_loss(lambda v: self.encoder(v, noise=False)[0], x, eps, xi, generator)
+            return vat_loss(lambda v: self.class_logits(self.encoder(v, noise=False)[0]), x, eps, xi, generator)
 
     def _labeled_reconstruction(self, labeled, generator) -> torch.Tensor | None:
-        """``terms.labeled_recon`` × the cost of reconstructing x_l from [one-hot y_l, z(x_l)] (or None)."""
+        """``terms.labeled_recon`` × the cost of reconstructing x_l from [one-hot y_l, z(x_l)] (or None);
+        with several categories per class, y_l's most probable one."""
         if not (self.classify and self.terms.labeled_recon > 0 and labeled is not None):
             return None
         xl, yl = labeled
         with self._labeled_pass():
-            _, zl = self.encoder(xl, generator)
-        y = F.one_hot(yl, self.n_classes).to(zl.dtype)
+            logits_l, zl = self.encoder(xl, generator)
+        y = F.one_hot(self.categories(yl, logits_l), self.n_categories).to(zl.dtype)
         return self.terms.labeled_recon * reconstruction_loss(
             self.decoder, self._one_hot_input(y, zl), xl, self.recon_loss
         )
@@ -233,7 +254,7 @@ class CategoricalAAE(LabelDecoderModel):
         out = {}
         with amp():
             with self._labeled_pass():
-                logits_l, _ = self.encoder(xl, generator)
+                logits_l = self.class_logits(self.encoder(xl, generator)[0])
             loss = ce = F.cross_entropy(logits_l.float(), target, label_smoothing=t.label_smoothing)
             with frozen_batchnorm_stats(self.encoder):
                 if t.vat_weight > 0:
@@ -241,7 +262,7 @@ class CategoricalAAE(LabelDecoderModel):
                     loss = loss + t.vat_weight * out["vat_loss"]
                 if t.entmin_weight > 0:
                     logits_u, _ = self.encoder(x, generator)
-                    out["entropy"] = mean_entropy(logits_u)
+                    out["entropy"] = mean_entropy(self.class_logits(logits_u))
                     loss = loss + t.entmin_weight * out["entropy"]
         optimizers["classify"].zero_grad(set_to_none=True)
         loss.backward()
@@ -251,9 +272,9 @@ class CategoricalAAE(LabelDecoderModel):
 
     @torch.no_grad()
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
-        """q(y | x): ``(n, K)`` probabilities (cluster memberships when unsupervised)."""
+        """q(y | x): ``(n, C)`` class probabilities (``(n, K)`` cluster memberships when unsupervised)."""
         logits, _ = self.encoder(x)
-        return torch.softmax(logits.float(), 1)
+        return torch.softmax(self.class_logits(logits).float(), 1)
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor, generator: torch.Generator | None = None, sample: bool = True) -> torch.Tensor:
@@ -262,10 +283,11 @@ class CategoricalAAE(LabelDecoderModel):
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Images ``(n, d)`` of class / cluster ``labels`` ``(n,)`` (one-hot y) in styles ``z``."""
+        """Images ``(n, d)`` of class / cluster ``labels`` ``(n,)`` (one-hot y; a class's first
+        category) in styles ``z``."""
         if labels is None:
             raise AAEError(f"the {type(self).__name__} decodes a style with a class: pass labels")
-        y = F.one_hot(labels.to(z.device).long(), self.n_classes).to(z.dtype)
+        y = F.one_hot(self.categories(labels.to(z.device)), self.n_categories).to(z.dtype)
         return self.decoder(self._one_hot_input(y, z))
 
     @torch.no_grad()
@@ -299,16 +321,18 @@ def categorical_parts(
 
 
 def one_per_class(cfg: Config, n_classes: int) -> int:
-    """Size of y for a semi-supervised model: one softmax unit per class (checked)."""
+    """Size of y for a semi-supervised model: ``semisupervised.categories_per_class`` softmax
+    units per class (checked)."""
     if n_classes < 2:
         raise AAEError(f"the {cfg.model} model needs a labeled data set with at least 2 classes")
-    k = cfg.network.n_clusters
-    if k and k != n_classes:
+    k, m = cfg.network.n_clusters, cfg.semisupervised.categories_per_class
+    if k and k != n_classes * m:
         raise AAEError(
-            f"network.n_clusters={k} but the semi-supervised model has one output per class ({n_classes}); "
-            "leave it 0, or use an unsupervised (clustering) model"
+            f"network.n_clusters={k} but the semi-supervised model has {m} output(s) per class "
+            f"({n_classes * m}); leave it 0 (semisupervised.categories_per_class sets it), or use an "
+            "unsupervised (clustering) model"
         )
-    return n_classes
+    return n_classes * m
 
 
 def n_clusters(cfg: Config, n_classes: int) -> int:

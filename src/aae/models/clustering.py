@@ -18,5 +18,5 @@ class ClusteringAAE(CategoricalAAE):
     capabilities: ClassVar[Capabilities] = Capabilities(clusters=True, label_decoder=True, heads=True, bf16_parity=True)
 
     @classmethod
-    def n_categories(cls, cfg: Config, n_classes: int) -> int:
+    def categories_for(cls, cfg: Config, n_classes: int) -> int:
         return n_clusters(cfg, n_classes)

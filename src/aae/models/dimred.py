@@ -5,7 +5,8 @@ class / cluster, y = softmax of the encoder's class head, z the n-D style. The d
 reconstructs from r. Learned heads are trained in the reconstruction phase with a penalty
 Σ_{i<j} max(0, η - |W_i - W_j|) that pushes every two heads at least η = ``head_margin``
 apart; fixed heads (``dimred.heads = "identity"``: head_scale·I) are a buffer.
-``dimred`` is semi-supervised (one head per class, the classification phase);
+``dimred`` is semi-supervised (a head per class, or ``semisupervised.categories_per_class`` per
+class, and the classification phase);
 ``dimred-clustering`` is unsupervised (``network.n_clusters`` heads).
 """
 
@@ -66,14 +67,14 @@ class DimensionalityReductionAAE(CategoricalAAE):
         self.learn_heads, self.head_margin, self.head_weight = learn_heads, head_margin, head_weight
 
     @classmethod
-    def n_categories(cls, cfg: Config, n_classes: int) -> int:
+    def categories_for(cls, cfg: Config, n_classes: int) -> int:
         return one_per_class(cfg, n_classes)
 
     @classmethod
     def from_config(
         cls, cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None
     ) -> DimensionalityReductionAAE:
-        k = cls.n_categories(cfg, n_classes)
+        k = cls.categories_for(cfg, n_classes)
         heads, learn = initial_heads(cfg, k)
         parts = categorical_parts(cfg, data_dim, k, cfg.network.code_dim, image_shape)
         d = cfg.dimred
@@ -122,10 +123,11 @@ class DimensionalityReductionAAE(CategoricalAAE):
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Images ``(m, d)`` of cluster ``labels`` ``(m,)`` (head W_C[label]) in styles ``z``."""
+        """Images ``(m, d)`` of class / cluster ``labels`` ``(m,)`` (its head W_C[label]; a class's
+        first head with several per class) in styles ``z``."""
         if labels is None:
             raise AAEError(f"the {type(self).__name__} decodes a style with a class: pass labels")
-        return self.decoder(self.cluster_heads[labels.to(z.device).long()].to(z.dtype) + z)
+        return self.decoder(self.cluster_heads[self.categories(labels.to(z.device))].to(z.dtype) + z)
 
 
 class DimredClusteringAAE(DimensionalityReductionAAE):
@@ -141,7 +143,7 @@ class DimredClusteringAAE(DimensionalityReductionAAE):
     )
 
     @classmethod
-    def n_categories(cls, cfg: Config, n_classes: int) -> int:
+    def categories_for(cls, cfg: Config, n_classes: int) -> int:
         return n_clusters(cfg, n_classes)
 
 

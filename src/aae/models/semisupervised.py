@@ -29,5 +29,5 @@ class SemiSupervisedAAE(CategoricalAAE):
     )
 
     @classmethod
-    def n_categories(cls, cfg: Config, n_classes: int) -> int:
+    def categories_for(cls, cfg: Config, n_classes: int) -> int:
         return one_per_class(cfg, n_classes)
