@@ -1,10 +1,11 @@
 """Which classes a classifier confuses on the validation split, from a run's latest checkpoint
 (a run still training, or finished), without touching the test split.
 
-    python benchmarks/probes/val_confusion.py RUN [--data-dir ../shared/data] [--ema]
+    python benchmarks/probes/val_confusion.py RUN [--data-dir ../shared/data] [--ema] [--units]
 
 Prints the validation error, the confusion matrix (row: true class, column: predicted) and the
-most confused pairs.
+most confused pairs; with ``--units``, for each softmax unit of y (several per class with
+``semisupervised.categories_per_class``) how many validation images of each true class pick it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import torch
 
 from aae.checkpoints import load_tensors
-from aae.classification import confusion_counts, error_percent, predict_labels, predict_proba
+from aae.classification import as_float, confusion_counts, error_percent, predict_labels, predict_proba
 from aae.data import load_splits
 from aae.errors import AAEError, exit_on_error
 from aae.models import build_model
@@ -28,6 +29,7 @@ def main() -> None:
     ap.add_argument("run", type=Path)
     ap.add_argument("--data-dir", default=None, help="default: the folder the run's checkpoint recorded")
     ap.add_argument("--ema", action="store_true", help="the weight average instead of the weights")
+    ap.add_argument("--units", action="store_true", help="also each softmax unit's validation images by true class")
     args = ap.parse_args()
     try:
         report(args)
@@ -59,6 +61,20 @@ def report(args) -> None:
     top = torch.argsort(off.flatten(), descending=True)[:6]
     pairs = [(int(t) // n_classes, int(t) % n_classes, int(off.flatten()[t])) for t in top]
     print("most confused (true -> predicted: count):", json.dumps([f"{a}->{b}: {n}" for a, b, n in pairs]))
+    if args.units:
+        print_units(model, splits.x_val, splits.y_val, n_classes)
+
+
+@torch.no_grad()
+def print_units(model, x: torch.Tensor, y: torch.Tensor, n_classes: int) -> None:
+    """One line per unit u of y: the class that owns it, then its validation images by true class."""
+    model.eval()
+    unit = torch.cat([model.encoder(as_float(b))[0].argmax(1) for b in x.split(1000)])
+    per_class = len(model.encoder.y_head.weight) // n_classes
+    print(f"units (owner class: validation images by true class 0..{n_classes - 1}):")
+    for u in range(per_class * n_classes):
+        counts = torch.bincount(y[unit == u], minlength=n_classes).tolist()
+        print(f"  unit {u:2d} (class {u // per_class}): " + " ".join(f"{n:5d}" for n in counts))
 
 
 if __name__ == "__main__":
