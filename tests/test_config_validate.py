@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from aae.cli import main
 from aae.config import Config, apply_overrides
+from aae.errors import AAEError
 from aae.models import MODELS, check_config
 from conftest import TINY
 
@@ -82,6 +83,7 @@ INVALID = {
     "semisupervised.label_smoothing": not_fraction,
     "semisupervised.labeled_mixup": negative,
     "semisupervised.categories_per_class": st.integers(max_value=0),
+    "semisupervised.teacher_weight": negative,
     "clustering.balance_weight": negative,
     "clustering.sharpness_weight": negative,
     "dimred.heads": outside(("learned", "identity")),
@@ -161,3 +163,9 @@ def getattr_path(cfg, key):
     for part in key.split("."):
         node = node[part]
     return node
+
+
+def test_the_mean_teacher_needs_a_weight_average():
+    with pytest.raises(AAEError, match="semisupervised.teacher_weight.*set ema > 0"):
+        check_config(apply_overrides(Config(), ["semisupervised.teacher_weight=1"]))
+    check_config(apply_overrides(Config(), ["semisupervised.teacher_weight=1", "ema=0.99"]))

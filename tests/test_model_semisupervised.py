@@ -1,5 +1,7 @@
 """Model ``semisupervised`` (aae.models.semisupervised): semi-supervised classification."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -53,7 +55,7 @@ ALL_TERMS = SemiSupervisedConfig(
 )
 
 
-@pytest.mark.parametrize("terms, ema", [(SemiSupervisedConfig(), 0.0), (ALL_TERMS, 0.9)])
+@pytest.mark.parametrize("terms, ema", [(SemiSupervisedConfig(), 0.0), (replace(ALL_TERMS, teacher_weight=0.5), 0.9)])
 def test_semisupervised_training_resumes_exactly_mid_epoch(terms, ema):
     x, y, _ = labeled_data()
 
@@ -185,6 +187,52 @@ def test_several_categories_per_class_sum_into_the_class_probability():
     model.train()
     _, order, metrics = one_step(model, cfg, labeled=(torch.rand(8, 20), torch.arange(8) % 4))
     assert order == ["recon", "disc", "gen", "classify"] and float(metrics["labeled_recon_loss"]) > 0
+
+
+def test_mean_teacher_term_pulls_q_towards_the_weight_average():
+    """The consistency cost is |q(y|x) − q_teacher(y|x)|² on the unlabeled batch: reported, part of
+    the update, zero-gradient for the teacher, and refused without a weight average."""
+    from copy import deepcopy
+
+    cfg = tiny_cat("semisupervised", batchnorm=True)
+    cfg.semisupervised = SemiSupervisedConfig(teacher_weight=1.0)
+    torch.manual_seed(0)
+    model = build_model(cfg, 20, 4)
+    assert model.capabilities.teacher
+    teacher = deepcopy(model)
+    with torch.no_grad():
+        teacher.encoder.y_head.bias.add_(torch.tensor([3.0, 0.0, 0.0, 0.0]))  # a teacher that favours class 0
+    before = {k: v.clone() for k, v in teacher.state_dict().items()}
+    x = torch.rand(16, 20)
+    p0 = float(model.eval().predict_proba(x)[:, 0].mean())
+    model.train()
+    labeled = (torch.rand(4, 20), torch.tensor([0, 1, 2, 3]))
+    _, order, metrics = one_step(model, cfg, labeled=labeled, teacher=teacher)
+    assert order == ["recon", "disc", "gen", "classify"] and float(metrics["teacher_loss"]) > 0
+    assert all(torch.equal(v, before[k]) for k, v in teacher.state_dict().items())  # running stats included
+    far = SemiSupervisedConfig(teacher_weight=50.0)
+    cfg.semisupervised = far
+    torch.manual_seed(0)
+    pulled = build_model(cfg, 20, 4)
+    one_step(pulled, cfg, labeled=labeled, teacher=teacher)
+    # the heavily weighted teacher moves q(class 0 | x) up further than the light one
+    assert float(pulled.eval().predict_proba(x)[:, 0].mean()) > float(model.eval().predict_proba(x)[:, 0].mean()) > p0
+    with pytest.raises(AAEError, match="teacher_weight needs the weight average"):
+        one_step(pulled.train(), cfg, labeled=labeled, teacher=None)
+
+
+def test_the_trainer_hands_its_weight_average_to_the_teacher_term():
+    x, y, _ = labeled_data()
+    cfg = tiny_cat("semisupervised")
+    cfg.semisupervised.teacher_weight = 1.0
+    cfg.ema = 0.9
+    torch.manual_seed(0)
+    tr = Trainer(build_model(cfg, 20, 4), cfg, x, y)
+    tr.fit(1)
+    assert tr.history[-1]["teacher_loss"] >= 0
+    cfg.ema = 0.0
+    with pytest.raises(AAEError, match="set ema > 0"):
+        Trainer(build_model(cfg, 20, 4), cfg, x, y).fit(1)
 
 
 def test_several_categories_per_class_learn_from_few_labels():

@@ -305,6 +305,8 @@ class Trainer:
                 extra["labeled"] = (as_float(self.x[li]), self.y[li])
             if self.radius is not None:
                 extra["radius"] = self.radius[idx]
+            if self.model.capabilities.teacher:
+                extra["teacher"] = None if self.ema is None else self.ema.module
             if self.step < self.cfg.schedule.warmup_steps:
                 lrs = self._set_lr()  # the warm-up raises the learning rates step by step
             metrics = self.model.train_step(xb, self.y[idx], self.optimizers, self.noise, self.amp, **extra)

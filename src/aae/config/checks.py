@@ -35,6 +35,13 @@ def _at_least(low: float, strict: bool = False) -> Rule:
     return rule
 
 
+def _teacher_needs_ema(ema: float) -> Rule:
+    def rule(v: Any) -> str | None:
+        return "needs the weight average as its teacher: set ema > 0" if v > 0 and not ema > 0 else None
+
+    return rule
+
+
 def _below(high: float, low: float = 0.0) -> Rule:
     def rule(v: Any) -> str | None:
         if not (math.isfinite(v) and low <= v < high):
@@ -143,6 +150,8 @@ def rules(c: Config) -> list[tuple[str, Any, Rule]]:
         ("semisupervised.label_smoothing", c.semisupervised.label_smoothing, _below(1)),
         ("semisupervised.labeled_mixup", c.semisupervised.labeled_mixup, _at_least(0)),
         ("semisupervised.categories_per_class", c.semisupervised.categories_per_class, _at_least(1)),
+        ("semisupervised.teacher_weight", c.semisupervised.teacher_weight, _at_least(0)),
+        ("semisupervised.teacher_weight", c.semisupervised.teacher_weight, _teacher_needs_ema(c.ema)),
         ("clustering.balance_weight", c.clustering.balance_weight, _at_least(0)),
         ("clustering.sharpness_weight", c.clustering.sharpness_weight, _at_least(0)),
         ("clustering.vat_weight", c.clustering.vat_weight, _at_least(0)),

@@ -154,6 +154,9 @@ class SemiSupervisedConfig:
     # q(class|x) is the sum over its units): a class can hold several modes of its own, so two
     # similar classes need not share one unit's prior mass
     categories_per_class: int = 1
+    # weight of the mean-teacher consistency (Tarvainen & Valpola 2017): the squared distance
+    # between q(y|x) and the weight average's (``ema``, needed) on the unlabeled mini-batch
+    teacher_weight: float = 0.0
 
 
 @dataclass

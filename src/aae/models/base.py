@@ -43,6 +43,8 @@ class Capabilities:
     ``clusters``: ``predict_proba`` gives memberships of unsupervised clusters; each cluster is
     named after the label of its most confident validation example (paper §6).
     ``labeled_batch``: ``train_step`` needs ``labeled=(x_l, y_l)``, a mini-batch of labeled examples.
+    ``teacher``: ``train_step`` takes ``teacher=``, the weight average (a model of the same class,
+    or None when the run keeps none), as a consistency target.
     ``label_decoder``: ``decode(z, labels)`` draws class/cluster ``labels`` in styles ``z`` (Fig. 7a).
     ``heads``: ``heads()`` gives the image of each class/cluster at style 0 (Fig. 9).
     ``representation``: ``represent(x)``, ``view_2d(r)`` and ``cluster_heads`` (paper §7, Fig. 11).
@@ -55,6 +57,7 @@ class Capabilities:
     classes: bool = False
     clusters: bool = False
     labeled_batch: bool = False
+    teacher: bool = False
     label_decoder: bool = False
     heads: bool = False
     representation: bool = False

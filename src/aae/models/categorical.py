@@ -43,6 +43,7 @@ CLASSIFY_METRICS = {
     "classify_acc": "classify",
     "vat_loss": "classify",
     "entropy": "classify",
+    "teacher_loss": "classify",
     "labeled_recon_loss": "recon",
 }
 
@@ -145,10 +146,13 @@ class CategoricalAAE(LabelDecoderModel):
         """``clustering.vat_neighbour`` while its VAT term is on: the radius scales its perturbation."""
         return self.clusters.vat_neighbour if self.clusters.vat_weight > 0 else 0
 
-    def train_step(self, x, y, optimizers, generator=None, amp: Amp = nullcontext, labeled=None, radius=None):
+    def train_step(
+        self, x, y, optimizers, generator=None, amp: Amp = nullcontext, labeled=None, radius=None, teacher=None
+    ):
         """One mini-batch ``x`` ``(n, d)`` (labels unused) through recon, disc, gen, and, with
         ``classify``, the classification phase on ``labeled = (x_l (m, d), y_l (m,))``.
-        ``radius`` ``(n,)``: see :meth:`neighbour_rank`."""
+        ``radius`` ``(n,)``: see :meth:`neighbour_rank`; ``teacher``: the weight average, a
+        model of this class (or None), read by ``terms.teacher_weight``."""
         # (1) reconstruction from [softmax(y), z] (and of the labeled images from their one-hot label)
         with amp():
             logits, z = self.encoder(x, generator)
@@ -177,7 +181,7 @@ class CategoricalAAE(LabelDecoderModel):
         if smooth is not None:
             out["cluster_vat_loss"] = smooth.detach() / self.clusters.vat_weight
         if self.classify:
-            out.update(self._classification(x, labeled, optimizers, generator, amp))
+            out.update(self._classification(x, labeled, optimizers, generator, amp, teacher))
         return out
 
     def _balance(self, y_soft: torch.Tensor) -> torch.Tensor | None:
@@ -239,12 +243,14 @@ class CategoricalAAE(LabelDecoderModel):
         training) or not (``terms.labeled_bn_stats = false``)."""
         return nullcontext() if self.terms.labeled_bn_stats else frozen_batchnorm_stats(self.encoder)
 
-    def _classification(self, x, labeled, optimizers, generator, amp: Amp) -> dict[str, torch.Tensor]:
+    def _classification(self, x, labeled, optimizers, generator, amp: Amp, teacher=None) -> dict[str, torch.Tensor]:
         """(3) semi-supervised classification: cross-entropy of q(y|x_l) on the labels y_l (smoothed
         by ``terms.label_smoothing``; on mixed images and targets with ``terms.labeled_mixup``),
-        plus the optional VAT and entropy terms on the unlabeled mini-batch ``x``."""
+        plus the optional VAT, entropy and mean-teacher terms on the unlabeled mini-batch ``x``."""
         if labeled is None:
             raise AAEError("the semi-supervised model's train_step needs a labeled mini-batch (labeled=(x, y))")
+        if self.terms.teacher_weight > 0 and teacher is None:
+            raise AAEError("semisupervised.teacher_weight needs the weight average as its teacher: set ema > 0")
         xl, yl = labeled
         t = self.terms
         target = yl
@@ -260,15 +266,28 @@ class CategoricalAAE(LabelDecoderModel):
                 if t.vat_weight > 0:
                     out["vat_loss"] = self._vat(x, t.vat_eps, t.vat_xi, generator)
                     loss = loss + t.vat_weight * out["vat_loss"]
+                if t.entmin_weight > 0 or t.teacher_weight > 0:
+                    logits_u = self.class_logits(self.encoder(x, generator)[0])
                 if t.entmin_weight > 0:
-                    logits_u, _ = self.encoder(x, generator)
-                    out["entropy"] = mean_entropy(self.class_logits(logits_u))
+                    out["entropy"] = mean_entropy(logits_u)
                     loss = loss + t.entmin_weight * out["entropy"]
+                if t.teacher_weight > 0:
+                    out["teacher_loss"] = self._teacher_distance(logits_u, teacher, x)
+                    loss = loss + t.teacher_weight * out["teacher_loss"]
         optimizers["classify"].zero_grad(set_to_none=True)
         loss.backward()
         optimizers["classify"].step()
         out = {k: v.detach() for k, v in out.items()}
         return {"classify_loss": ce.detach(), "classify_acc": (logits_l.detach().argmax(1) == yl).float().mean(), **out}
+
+    @staticmethod
+    def _teacher_distance(logits_u: torch.Tensor, teacher: CategoricalAAE, x: torch.Tensor) -> torch.Tensor:
+        """Mean over the batch of |q(y|x) − q_teacher(y|x)|² (class probabilities), the student's
+        ``logits_u`` ``(n, C)`` from its noisy pass, the teacher's a clean, deterministic pass that
+        normalizes with the batch and moves no statistics of its own."""
+        with torch.no_grad(), frozen_batchnorm_stats(teacher.encoder), no_dropout(teacher.encoder):
+            target = torch.softmax(teacher.class_logits(teacher.encoder(x, noise=False)[0]).float(), 1)
+        return (torch.softmax(logits_u.float(), 1) - target).pow(2).sum(1).mean()
 
     @torch.no_grad()
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:

@@ -44,7 +44,13 @@ class DimensionalityReductionAAE(CategoricalAAE):
     # bf16: test error after 5 epochs of mnist-dimred-2d-1000-paper, seeds 0-2, 9.63 ± 1.42 % in bf16
     # against 9.22 ± 0.67 % in float32 (benchmarks/precision_parity.py, docs/speed.md)
     capabilities: ClassVar[Capabilities] = Capabilities(
-        classes=True, labeled_batch=True, label_decoder=True, heads=True, representation=True, bf16_parity=True
+        classes=True,
+        labeled_batch=True,
+        teacher=True,
+        label_decoder=True,
+        heads=True,
+        representation=True,
+        bf16_parity=True,
     )
 
     def __init__(

@@ -25,7 +25,7 @@ class SemiSupervisedAAE(CategoricalAAE):
     # bf16: test error after 5 epochs of mnist-semisupervised-100-vat, seeds 0-2, 5.11 ± 2.48 % in
     # bf16 against 5.53 ± 3.29 % in float32 (benchmarks/precision_parity.py, docs/speed.md)
     capabilities: ClassVar[Capabilities] = Capabilities(
-        classes=True, labeled_batch=True, label_decoder=True, heads=True, bf16_parity=True
+        classes=True, labeled_batch=True, teacher=True, label_decoder=True, heads=True, bf16_parity=True
     )
 
     @classmethod
