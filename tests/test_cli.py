@@ -224,7 +224,7 @@ def test_supervised_run_samples_a_class(tiny_npz, tmp_path, capsys):
 def test_semisupervised_bad_labels_are_one_line_errors(tiny_npz, tmp_path, capsys):
     cases = [
         (["data.n_labeled=1000"], "n_labeled=1000 labels asked for, but the training split has only 240"),
-        (["network.n_clusters=5"], "one output per class"),
+        (["network.n_clusters=5"], "has 1 output(s) per class (10)"),
     ]
     for sets, msg in cases:
         assert main(cat_args(tiny_npz, tmp_path / "r", "mnist-semisupervised-100", *sets)) == 2
