@@ -195,7 +195,7 @@ def test_mean_teacher_term_pulls_q_towards_the_weight_average():
     from copy import deepcopy
 
     cfg = tiny_cat("semisupervised", batchnorm=True)
-    cfg.semisupervised = SemiSupervisedConfig(teacher_weight=1.0)
+    cfg.semisupervised, cfg.ema = SemiSupervisedConfig(teacher_weight=1.0), 0.9
     torch.manual_seed(0)
     model = build_model(cfg, 20, 4)
     assert model.capabilities.teacher
