@@ -70,7 +70,7 @@ def print_units(model, x: torch.Tensor, y: torch.Tensor, n_classes: int) -> None
     """One line per unit u of y: the class that owns it, then its validation images by true class."""
     model.eval()
     unit = torch.cat([model.encoder(as_float(b))[0].argmax(1) for b in x.split(1000)])
-    per_class = len(model.encoder.y_head.weight) // n_classes
+    per_class = model.per_class
     print(f"units (owner class: validation images by true class 0..{n_classes - 1}):")
     for u in range(per_class * n_classes):
         counts = torch.bincount(y[unit == u], minlength=n_classes).tolist()
