@@ -84,6 +84,7 @@ INVALID = {
     "semisupervised.labeled_mixup": negative,
     "semisupervised.categories_per_class": st.integers(max_value=0),
     "semisupervised.teacher_weight": negative,
+    "semisupervised.teacher_rampup": negative,
     "clustering.balance_weight": negative,
     "clustering.sharpness_weight": negative,
     "dimred.heads": outside(("learned", "identity")),

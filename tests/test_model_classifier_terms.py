@@ -1,9 +1,11 @@
 """The extra terms of the classification phase (aae.models.classifier_terms)."""
 
+import math
+
 import pytest
 import torch
 
-from aae.models.classifier_terms import frozen_batchnorm_stats, mean_entropy, mixup, vat_loss
+from aae.models.classifier_terms import frozen_batchnorm_stats, mean_entropy, mixup, sigmoid_rampup, vat_loss
 
 
 def test_vat_finds_the_most_sensitive_direction_of_a_linear_classifier():
@@ -133,3 +135,12 @@ def test_mixup_weight_is_beta_distributed(alpha):
     lam = mixed_weights(alpha, 4000, seed=2)[0].double()
     assert abs(float(lam.mean()) - 0.5) < 0.02
     assert float(lam.var()) == pytest.approx(1 / (4 * (2 * alpha + 1)), rel=0.1)
+
+
+def test_sigmoid_rampup_rises_from_exp_minus_5_to_one_and_stays():
+    assert sigmoid_rampup(0.0, 4.0) == pytest.approx(math.exp(-5.0))
+    assert sigmoid_rampup(2.0, 4.0) == pytest.approx(math.exp(-1.25))
+    assert sigmoid_rampup(4.0, 4.0) == sigmoid_rampup(9.5, 4.0) == 1.0
+    values = [sigmoid_rampup(e / 10, 4.0) for e in range(41)]
+    assert values == sorted(values)  # never falls on the way up
+    assert sigmoid_rampup(0.0, 0.0) == 1.0  # no ramp-up: the full weight from the first step

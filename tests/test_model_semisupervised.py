@@ -1,5 +1,6 @@
 """Model ``semisupervised`` (aae.models.semisupervised): semi-supervised classification."""
 
+import math
 from dataclasses import replace
 
 import pytest
@@ -55,7 +56,9 @@ ALL_TERMS = SemiSupervisedConfig(
 )
 
 
-@pytest.mark.parametrize("terms, ema", [(SemiSupervisedConfig(), 0.0), (replace(ALL_TERMS, teacher_weight=0.5), 0.9)])
+@pytest.mark.parametrize(
+    "terms, ema", [(SemiSupervisedConfig(), 0.0), (replace(ALL_TERMS, teacher_weight=0.5, teacher_rampup=1.0), 0.9)]
+)
 def test_semisupervised_training_resumes_exactly_mid_epoch(terms, ema):
     x, y, _ = labeled_data()
 
@@ -224,6 +227,36 @@ def test_mean_teacher_term_pulls_q_towards_the_weight_average():
         one_step(pulled.train(), cfg, labeled=labeled, teacher=None)
 
 
+@pytest.mark.parametrize("epochs_done, same_as", [(0.0, "ramped"), (2.0, "constant"), (3.5, "constant")])
+def test_the_teacher_weight_ramps_up_with_the_epochs_done(epochs_done, same_as):
+    """With ``teacher_rampup=2`` the step at epoch 0 is the step of weight × exp(−5), and from
+    epoch 2 on the step of the constant weight."""
+    from copy import deepcopy
+
+    labeled = (torch.rand(4, 20), torch.tensor([0, 1, 2, 3]))
+    x, y = torch.rand(8, 20), torch.randint(0, 4, (8,))
+
+    def stepped(weight, rampup, done):
+        cfg = tiny_cat("semisupervised")
+        cfg.semisupervised, cfg.ema = SemiSupervisedConfig(teacher_weight=weight, teacher_rampup=rampup), 0.9
+        torch.manual_seed(0)
+        model = build_model(cfg, 20, 4)
+        teacher = deepcopy(model)
+        with torch.no_grad():
+            teacher.encoder.y_head.bias.add_(torch.tensor([3.0, 0.0, 0.0, 0.0]))
+        opts = {n: make_optimizer(p, cfg.optim[n]) for n, p in model.phase_parameters().items()}
+        noise = torch.Generator().manual_seed(1)
+        model.train_step(x, y, opts, noise, labeled=labeled, teacher=teacher, epochs_done=done)
+        return model.encoder.y_head.weight.detach()
+
+    weight = 20.0
+    got = stepped(weight, 2.0, epochs_done)
+    expected = {"ramped": stepped(weight * math.exp(-5.0), 0.0, 0.0), "constant": stepped(weight, 0.0, 0.0)}
+    assert torch.allclose(got, expected[same_as], atol=1e-6)
+    other = expected["constant" if same_as == "ramped" else "ramped"]
+    assert not torch.allclose(got, other, atol=1e-4)
+
+
 def test_the_trainer_hands_its_weight_average_to_the_teacher_term():
     x, y, _ = labeled_data()
     cfg = tiny_cat("semisupervised")
@@ -231,8 +264,18 @@ def test_the_trainer_hands_its_weight_average_to_the_teacher_term():
     cfg.ema = 0.9
     torch.manual_seed(0)
     tr = Trainer(build_model(cfg, 20, 4), cfg, x, y)
-    tr.fit(1)
+    seen = []
+    step = tr.model.train_step
+
+    def recording(*a, **kw):
+        seen.append((tr.step, kw["epochs_done"], kw["teacher"] is tr.ema.module))
+        return step(*a, **kw)
+
+    tr.model.train_step = recording
+    tr.fit(2)
     assert tr.history[-1]["teacher_loss"] >= 0
+    # the progress it ramps with is the step over the batches of an epoch, from 0
+    assert seen == [(s, s / tr.n_batches, True) for s in range(2 * tr.n_batches)]
     cfg.ema = 0.0
     with pytest.raises(AAEError, match="set ema > 0"):
         Trainer(build_model(cfg, 20, 4), cfg, x, y).fit(1)

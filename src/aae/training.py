@@ -307,6 +307,7 @@ class Trainer:
                 extra["radius"] = self.radius[idx]
             if self.model.capabilities.teacher:
                 extra["teacher"] = None if self.ema is None else self.ema.module
+                extra["epochs_done"] = self.step / n_batches  # a function of the step: resumes exactly
             if self.step < self.cfg.schedule.warmup_steps:
                 lrs = self._set_lr()  # the warm-up raises the learning rates step by step
             metrics = self.model.train_step(xb, self.y[idx], self.optimizers, self.noise, self.amp, **extra)

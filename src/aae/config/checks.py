@@ -152,6 +152,7 @@ def rules(c: Config) -> list[tuple[str, Any, Rule]]:
         ("semisupervised.categories_per_class", c.semisupervised.categories_per_class, _at_least(1)),
         ("semisupervised.teacher_weight", c.semisupervised.teacher_weight, _at_least(0)),
         ("semisupervised.teacher_weight", c.semisupervised.teacher_weight, _teacher_needs_ema(c.ema)),
+        ("semisupervised.teacher_rampup", c.semisupervised.teacher_rampup, _at_least(0)),
         ("clustering.balance_weight", c.clustering.balance_weight, _at_least(0)),
         ("clustering.sharpness_weight", c.clustering.sharpness_weight, _at_least(0)),
         ("clustering.vat_weight", c.clustering.vat_weight, _at_least(0)),

@@ -157,6 +157,9 @@ class SemiSupervisedConfig:
     # weight of the mean-teacher consistency (Tarvainen & Valpola 2017): the squared distance
     # between q(y|x) and the weight average's (``ema``, needed) on the unlabeled mini-batch
     teacher_weight: float = 0.0
+    # epochs over which that weight rises from exp(−5) of itself to all of it, as exp(−5 (1 − t)²)
+    # (Tarvainen & Valpola's ramp-up): the early weight average is no teacher yet (0: constant)
+    teacher_rampup: float = 0.0
 
 
 @dataclass

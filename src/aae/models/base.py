@@ -44,7 +44,8 @@ class Capabilities:
     named after the label of its most confident validation example (paper §6).
     ``labeled_batch``: ``train_step`` needs ``labeled=(x_l, y_l)``, a mini-batch of labeled examples.
     ``teacher``: ``train_step`` takes ``teacher=``, the weight average (a model of the same class,
-    or None when the run keeps none), as a consistency target.
+    or None when the run keeps none), as a consistency target, and ``epochs_done=``, the
+    training's progress in epochs (a float), that the target's weight ramps up with.
     ``label_decoder``: ``decode(z, labels)`` draws class/cluster ``labels`` in styles ``z`` (Fig. 7a).
     ``heads``: ``heads()`` gives the image of each class/cluster at style 0 (Fig. 9).
     ``representation``: ``represent(x)``, ``view_2d(r)`` and ``cluster_heads`` (paper §7, Fig. 11).

@@ -29,7 +29,14 @@ from aae.models.base import (
     reconstruction_phase,
 )
 from aae.models.build import build_decoder, build_prior, initialized, network_kwargs
-from aae.models.classifier_terms import frozen_batchnorm_stats, mean_entropy, mixup, no_dropout, vat_loss
+from aae.models.classifier_terms import (
+    frozen_batchnorm_stats,
+    mean_entropy,
+    mixup,
+    no_dropout,
+    sigmoid_rampup,
+    vat_loss,
+)
 from aae.models.supervised import LabelDecoderModel, check_class_labels
 from aae.networks import CategoricalEncoder, Decoder
 from aae.priors import Categorical
@@ -147,12 +154,22 @@ class CategoricalAAE(LabelDecoderModel):
         return self.clusters.vat_neighbour if self.clusters.vat_weight > 0 else 0
 
     def train_step(
-        self, x, y, optimizers, generator=None, amp: Amp = nullcontext, labeled=None, radius=None, teacher=None
+        self,
+        x,
+        y,
+        optimizers,
+        generator=None,
+        amp: Amp = nullcontext,
+        labeled=None,
+        radius=None,
+        teacher=None,
+        epochs_done: float = 0.0,
     ):
         """One mini-batch ``x`` ``(n, d)`` (labels unused) through recon, disc, gen, and, with
         ``classify``, the classification phase on ``labeled = (x_l (m, d), y_l (m,))``.
         ``radius`` ``(n,)``: see :meth:`neighbour_rank`; ``teacher``: the weight average, a
-        model of this class (or None), read by ``terms.teacher_weight``."""
+        model of this class (or None), read by ``terms.teacher_weight``, whose ramp-up
+        (``terms.teacher_rampup``) reads ``epochs_done``, the training's progress in epochs."""
         # (1) reconstruction from [softmax(y), z] (and of the labeled images from their one-hot label)
         with amp():
             logits, z = self.encoder(x, generator)
@@ -181,7 +198,7 @@ class CategoricalAAE(LabelDecoderModel):
         if smooth is not None:
             out["cluster_vat_loss"] = smooth.detach() / self.clusters.vat_weight
         if self.classify:
-            out.update(self._classification(x, labeled, optimizers, generator, amp, teacher))
+            out.update(self._classification(x, labeled, optimizers, generator, amp, teacher, epochs_done))
         return out
 
     def _balance(self, y_soft: torch.Tensor) -> torch.Tensor | None:
@@ -243,10 +260,13 @@ class CategoricalAAE(LabelDecoderModel):
         training) or not (``terms.labeled_bn_stats = false``)."""
         return nullcontext() if self.terms.labeled_bn_stats else frozen_batchnorm_stats(self.encoder)
 
-    def _classification(self, x, labeled, optimizers, generator, amp: Amp, teacher=None) -> dict[str, torch.Tensor]:
+    def _classification(
+        self, x, labeled, optimizers, generator, amp: Amp, teacher=None, epochs_done: float = 0.0
+    ) -> dict[str, torch.Tensor]:
         """(3) semi-supervised classification: cross-entropy of q(y|x_l) on the labels y_l (smoothed
         by ``terms.label_smoothing``; on mixed images and targets with ``terms.labeled_mixup``),
-        plus the optional VAT, entropy and mean-teacher terms on the unlabeled mini-batch ``x``."""
+        plus the optional VAT, entropy and mean-teacher terms on the unlabeled mini-batch ``x``
+        (the last weighted by its ramp-up at ``epochs_done``)."""
         if labeled is None:
             raise AAEError("the semi-supervised model's train_step needs a labeled mini-batch (labeled=(x, y))")
         if self.terms.teacher_weight > 0 and teacher is None:
@@ -273,7 +293,8 @@ class CategoricalAAE(LabelDecoderModel):
                     loss = loss + t.entmin_weight * out["entropy"]
                 if t.teacher_weight > 0:
                     out["teacher_loss"] = self._teacher_distance(logits_u, teacher, x)
-                    loss = loss + t.teacher_weight * out["teacher_loss"]
+                    weight = t.teacher_weight * sigmoid_rampup(epochs_done, t.teacher_rampup)
+                    loss = loss + weight * out["teacher_loss"]
         optimizers["classify"].zero_grad(set_to_none=True)
         loss.backward()
         optimizers["classify"].step()

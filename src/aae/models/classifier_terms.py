@@ -7,6 +7,7 @@ paper's cross-entropy on labeled examples.
 - Entropy minimization (Grandvalet and Bengio 2005): the mean entropy of q(y|x) on unlabeled data.
 - Mixup (Zhang et al. 2018) of the labeled batch: convex combinations of labeled images and of
   their targets, so q(y|x) moves linearly between labeled examples instead of bending round one.
+- The sigmoid ramp-up of a consistency weight (Tarvainen & Valpola 2017), for the mean teacher.
 
 VAT and entropy minimization run with batch norm's running statistics frozen: the perturbed
 passes are not data the evaluation should be normalized with.
@@ -14,6 +15,7 @@ passes are not data the evaluation should be normalized with.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -84,6 +86,16 @@ def vat_loss(
         (grad,) = torch.autograd.grad(dist, d)
     r_adv = (eps * _unit(grad.detach())).to(x.dtype)
     return F.kl_div(torch.log_softmax(logits_of(x + r_adv).float(), 1), log_p, log_target=True, reduction="batchmean")
+
+
+def sigmoid_rampup(epochs_done: float, length: float) -> float:
+    """The factor exp(−5 (1 − t)²), t = ``epochs_done`` / ``length`` clipped to [0, 1], that a
+    consistency weight is ramped up by (Tarvainen & Valpola 2017; Laine & Aila 2017): exp(−5) ≈
+    0.0067 at the start, 1 from ``length`` epochs on; 1 throughout when ``length`` is 0."""
+    if length <= 0:
+        return 1.0
+    t = min(max(epochs_done / length, 0.0), 1.0)
+    return math.exp(-5.0 * (1.0 - t) ** 2)
 
 
 def mean_entropy(logits: torch.Tensor) -> torch.Tensor:
