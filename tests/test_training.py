@@ -146,6 +146,26 @@ def test_penalty_metric_fault_names_the_models_phase():
     assert e.value.phase == "recon"
 
 
+def test_nan_fault_names_the_phase_that_blew_up_before_it():
+    """A generator loss that turns NaN after the discriminator's loss grew for steps: the advice
+    points at the discriminator's phase, and at bounding its gradient."""
+    tr = make_trainer()
+    tr.batch = 4
+    tr._sums = {"recon_loss": torch.tensor(200.0), "disc_loss": torch.tensor(4e30), "gen_loss": torch.tensor(8.0)}
+    tr._pending = [(4, {"recon_loss": torch.tensor(50.0), "gen_loss": torch.tensor(float("nan"))})]
+    with pytest.raises(NumericalFault) as e:
+        tr.check_finite()
+    message = str(e.value)
+    assert "gen_loss became nan in the 'gen' phase at step 4" in message
+    assert "after disc_loss ('disc' phase) had grown to a mean of 1e+30" in message
+    assert "--set optim.disc.clip_norm=" in message and e.value.phase == "gen"
+    # losses of ordinary size point nowhere else
+    tr._sums["disc_loss"] = torch.tensor(5.6)
+    tr._pending = [(4, {"gen_loss": torch.tensor(float("nan"))})]
+    with pytest.raises(NumericalFault, match=r"at step 4 \(epoch 1\); lower the 'gen' phase's learning rate"):
+        tr.check_finite()
+
+
 def test_nan_weight_is_caught_by_the_next_step_or_the_epoch_end():
     """Per-step checks read the losses only; a NaN weight still stops training, named."""
     tr = make_trainer(epochs=1)

@@ -9,6 +9,7 @@ restored so that training continues bit-identically.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable
@@ -208,9 +209,16 @@ class Trainer:
                 step, metrics = pending[row]
                 key = list(metrics)[col]
                 phase = self.model.metrics.get(key, next(iter(self.optimizers)))
+                first = self._diverged_first(key)
+                culprit, why = phase, ""
+                if first is not None:
+                    other, mean = first
+                    culprit = self.model.metrics.get(other, phase)
+                    why = f", after {other} ('{culprit}' phase) had grown to a mean of {mean:.3g} this epoch"
                 fault = NumericalFault(
                     f"{key} became {float(stacked[row, col])} in the '{phase}' phase at step {step} "
-                    f"(epoch {self.epoch + 1}); lower that phase's learning rate (--set optim.{phase}.lr=...) "
+                    f"(epoch {self.epoch + 1}){why}; lower the '{culprit}' phase's learning rate "
+                    f"(--set optim.{culprit}.lr=...), bound its gradient (--set optim.{culprit}.clip_norm=...) "
                     "or train with --set on_nan=rollback",
                     phase,
                     step,
@@ -221,6 +229,19 @@ class Trainer:
                     fault = NumericalFault(f"weights {name} hold NaN or Inf after step {self.step}", name, self.step)
                     break
         self._agree(fault)
+
+    def _diverged_first(self, key: str) -> tuple[str, float] | None:
+        """The loss other than ``key`` with the largest finite mean over this epoch's steps so far,
+        if that mean passes 1e4 (losses here are O(1)-O(100)): where a NaN comes from a phase that
+        blew up before it, e.g. a discriminator whose loss grew for steps before the generator's
+        became NaN."""
+        steps = max(self.batch, 1)
+        means = {k: float(v) / steps for k, v in self._sums.items() if k != key and v.numel() == 1}
+        means = {k: m for k, m in means.items() if math.isfinite(m) and abs(m) > 1e4}
+        if not means:
+            return None
+        worst = max(means, key=lambda k: abs(means[k]))
+        return worst, means[worst]
 
     def _agree(self, fault: NumericalFault | None) -> None:
         """Share a local fault and the stop request with every process; raise the fault everywhere."""
