@@ -22,6 +22,7 @@ import math
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from aae.config import ARCHS, ENCODER_KINDS
@@ -80,6 +81,38 @@ def corrupt(x: torch.Tensor, std: float, generator: torch.Generator | None, drop
         keep = torch.rand(x.shape, generator=generator, device=x.device) >= drop
         x = x * keep.to(x.dtype) / (1 - drop)
     return x
+
+
+def shift_images(x: torch.Tensor, chw: tuple[int, int, int], k: int, generator: torch.Generator | None) -> torch.Tensor:
+    """Each flattened image of ``x`` ``(n, c·h·w)`` translated by its own whole number of pixels
+    in [-k, k] along each axis (drawn from ``generator``), the uncovered border 0: the small
+    translations that leave a digit's class alone. ``x`` itself when ``k`` is 0."""
+    if k == 0:
+        return x
+    n, (c, h, w) = len(x), chw
+    padded = F.pad(x.reshape(n, c, h, w), (k, k, k, k))
+    dy, dx = torch.randint(0, 2 * k + 1, (2, n, 1), generator=generator, device=x.device)
+    rows = dy + torch.arange(h, device=x.device)  # (n, h): the rows of the padded image each keeps
+    cols = dx + torch.arange(w, device=x.device)
+    batch = torch.arange(n, device=x.device)[:, None, None]
+    # advanced indices around the channel slice go first: (n, h, w, c)
+    return padded[batch, :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2).reshape(n, -1)
+
+
+def shift_shape(input_shift: int, image_shape: Sequence[int] | None, data_dim: int) -> tuple[int, int, int] | None:
+    """``(c, h, w)`` of the images that ``input_shift`` > 0 translates (None when 0); refused
+    for data without an image shape or shifts as large as the image."""
+    if input_shift == 0:
+        return None
+    if image_shape is None:
+        raise AAEError(
+            f"network.input_shift={input_shift} translates images, and this data set has no image shape "
+            "(tabular data or non-square arrays); set network.input_shift=0"
+        )
+    chw = image_chw(image_shape, data_dim)
+    if input_shift >= min(chw[1:]):
+        raise AAEError(f"network.input_shift={input_shift} is not smaller than the {chw[1]}x{chw[2]} images")
+    return chw
 
 
 def image_chw(image_shape: Sequence[int] | None, data_dim: int) -> tuple[int, int, int]:
@@ -272,6 +305,7 @@ class Encoder(nn.Module):
         channels: Sequence[int] = (32, 64, 128),
         standardize: bool = False,
         input_dropout: float = 0.0,
+        input_shift: int = 0,
     ):
         super().__init__()
         if kind not in ENCODER_KINDS:
@@ -279,6 +313,7 @@ class Encoder(nn.Module):
         if kind == "universal" and noise_dim < 1:
             raise AAEError("the universal encoder needs noise_dim >= 1")
         self.kind, self.code_dim, self.input_noise, self.input_dropout = kind, code_dim, input_noise, input_dropout
+        self.input_shift, self.shift_chw = input_shift, shift_shape(input_shift, image_shape, data_dim)
         self.noise_dim = noise_dim if kind == "universal" else 0
         out = 2 * code_dim if kind == "gaussian" else code_dim
         self.standardize = Standardize(data_dim) if standardize else None
@@ -294,6 +329,8 @@ class Encoder(nn.Module):
         self, x: torch.Tensor, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(mean, log-variance) of q(z|x); log-variance is None for the deterministic kinds."""
+        if self.training and self.input_shift:
+            x = shift_images(x, self.shift_chw, self.input_shift, generator)
         if self.standardize is not None:
             x = self.standardize(x)
         if self.training:
@@ -414,10 +451,12 @@ class CategoricalEncoder(nn.Module):
         channels: Sequence[int] = (32, 64, 128),
         standardize: bool = False,
         input_dropout: float = 0.0,
+        input_shift: int = 0,
     ):
         super().__init__()
         self.n_classes, self.style_dim = n_classes, style_dim
         self.input_noise, self.input_dropout = input_noise, input_dropout
+        self.input_shift, self.shift_chw = input_shift, shift_shape(input_shift, image_shape, data_dim)
         self.standardize = Standardize(data_dim) if standardize else None
         if arch == "conv":
             features = ConvFeatures(image_chw(image_shape, data_dim), channels, batchnorm)
@@ -440,7 +479,9 @@ class CategoricalEncoder(nn.Module):
         self, x: torch.Tensor, generator: torch.Generator | None = None, noise: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(logits (n, K), style (n, style_dim))`` of ``x`` ``(n, d)``; in training mode ``x`` gets
-        the input noise and dropout unless ``noise=False`` (a deterministic pass, e.g. for VAT)."""
+        the input shift, noise and dropout unless ``noise=False`` (a deterministic pass, e.g. for VAT)."""
+        if self.training and noise and self.input_shift:
+            x = shift_images(x, self.shift_chw, self.input_shift, generator)
         if self.standardize is not None:
             x = self.standardize(x)
         if self.training and noise:

@@ -130,6 +130,7 @@ def rules(c: Config) -> list[tuple[str, Any, Rule]]:
         ("network.decoder_dropout", n.decoder_dropout, _below(1)),
         ("network.input_noise", n.input_noise, _at_least(0)),
         ("network.input_dropout", n.input_dropout, _below(1)),
+        ("network.input_shift", n.input_shift, _at_least(0)),
         ("network.disc_noise", n.disc_noise, _at_least(0)),
         (
             "network.n_clusters",

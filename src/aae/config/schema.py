@@ -72,6 +72,9 @@ class NetworkConfig:
     batchnorm: bool = False  # batch normalization before every hidden ReLU of the encoder and decoder (MLP or conv)
     input_noise: float = 0.0  # std of Gaussian noise added to the encoder's input while training
     input_dropout: float = 0.0  # probability of zeroing each input value of the encoder while training
+    # images only: the encoder's input, while training, is each image translated by up to this many
+    # pixels along each axis (the decoder still reconstructs the image as it is)
+    input_shift: int = 0
     disc_noise: float = 0.0  # std of Gaussian noise on every discriminator input, prior samples and codes alike
     n_clusters: int = 0  # categorical models: size of the categorical code y (0: number of classes)
 

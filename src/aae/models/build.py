@@ -48,6 +48,7 @@ def build_encoder(cfg: Config, data_dim: int, image_shape: Sequence[int] | None 
         batchnorm=net.batchnorm,
         input_noise=net.input_noise,
         input_dropout=net.input_dropout,
+        input_shift=net.input_shift,
         **network_kwargs(cfg, image_shape),
     )
 

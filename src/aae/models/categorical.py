@@ -352,7 +352,7 @@ def categorical_parts(
     net = cfg.network
     encoder = CategoricalEncoder(
         data_dim, k, net.code_dim, net.hidden, net.dropout, net.batchnorm, net.input_noise,
-        input_dropout=net.input_dropout, **network_kwargs(cfg, image_shape),
+        input_dropout=net.input_dropout, input_shift=net.input_shift, **network_kwargs(cfg, image_shape),
     )  # fmt: skip
     decoder = build_decoder(cfg, decoder_in, data_dim, image_shape)
     category = AdversarialRegularizer(Categorical(k), k, net.disc_hidden, input_noise=net.disc_noise)
