@@ -59,6 +59,7 @@ INVALID = {
     "network.decoder_dropout": not_fraction,
     "network.input_noise": negative,
     "network.input_dropout": not_fraction,
+    "network.input_shift": st.integers(max_value=-1),
     "network.disc_noise": negative,
     "network.n_clusters": st.integers(max_value=1).filter(lambda k: k != 0),
     "data.validation": negative_int,

@@ -186,6 +186,50 @@ def test_input_dropout_zeroes_a_fraction_scales_the_rest_and_replays_from_its_ge
     assert not torch.equal(plain(x[:4], g()), plain.eval()(x[:4], g()))
 
 
+def test_shift_images_translates_each_image_by_at_most_k_pixels_with_a_zero_border():
+    from aae.networks import shift_images
+
+    images = torch.rand(50, 2, 6, 7) + 0.5  # no zeros of their own: zeros are border
+    g = torch.Generator().manual_seed(0)
+    out = shift_images(images.reshape(50, -1), (2, 6, 7), 2, g).reshape(50, 2, 6, 7)
+    seen = set()
+    for a, b in zip(images, out):
+        found = []
+        for dy in range(-2, 3):
+            for dx in range(-2, 3):
+                moved = torch.zeros_like(a)
+                moved[:, max(dy, 0) : 6 + min(dy, 0), max(dx, 0) : 7 + min(dx, 0)] = a[
+                    :, max(-dy, 0) : 6 + min(-dy, 0), max(-dx, 0) : 7 + min(-dx, 0)
+                ]
+                if torch.equal(moved, b):
+                    found.append((dy, dx))
+        assert len(found) == 1  # both channels moved alike, by one of the 25 shifts
+        seen.add(found[0])
+    assert len(seen) > 10  # shifts differ from image to image
+    again = shift_images(images.reshape(50, -1), (2, 6, 7), 2, torch.Generator().manual_seed(0))
+    assert torch.equal(again, out.reshape(50, -1))  # replays from its generator
+    x = images.reshape(50, -1)
+    assert shift_images(x, (2, 6, 7), 0, g) is x
+
+
+def test_input_shift_acts_in_training_passes_only_and_needs_images():
+    from aae.networks import shift_shape
+
+    x = torch.rand(4, 64)
+    g = lambda: torch.Generator().manual_seed(1)  # noqa: E731
+    enc = CategoricalEncoder(64, 3, 2, hidden=(8,), input_shift=2, image_shape=(8, 8)).train()
+    assert not torch.equal(enc(x, g())[0], enc(x, g(), noise=False)[0])
+    assert torch.equal(enc(x, g())[0], enc(x, g())[0])
+    enc.eval()
+    assert torch.equal(enc(x, g())[0], enc(x, g(), noise=False)[0])
+    plain = Encoder(64, 2, hidden=(8,), input_shift=1, image_shape=(1, 8, 8)).train()
+    assert not torch.equal(plain(x, g()), plain.eval()(x, g()))
+    with pytest.raises(AAEError, match=r"network.input_shift=2 translates images, and this data set has no image"):
+        Encoder(64, 2, hidden=(8,), input_shift=2)
+    with pytest.raises(AAEError, match=r"network.input_shift=8 is not smaller than the 8x8 images"):
+        shift_shape(8, (8, 8), 64)
+
+
 @pytest.mark.parametrize("arch", ["mlp", "conv"])
 def test_decoder_dropout_acts_in_training_only(arch):
     """``dropout`` makes two training passes of the same code differ; evaluation passes are
