@@ -329,7 +329,7 @@ class Encoder(nn.Module):
         self, x: torch.Tensor, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(mean, log-variance) of q(z|x); log-variance is None for the deterministic kinds."""
-        if self.training and self.input_shift:
+        if self.training:  # shift_images returns x itself when input_shift is 0
             x = shift_images(x, self.shift_chw, self.input_shift, generator)
         if self.standardize is not None:
             x = self.standardize(x)
@@ -480,7 +480,7 @@ class CategoricalEncoder(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(logits (n, K), style (n, style_dim))`` of ``x`` ``(n, d)``; in training mode ``x`` gets
         the input shift, noise and dropout unless ``noise=False`` (a deterministic pass, e.g. for VAT)."""
-        if self.training and noise and self.input_shift:
+        if self.training and noise:  # shift_images returns x itself when input_shift is 0
             x = shift_images(x, self.shift_chw, self.input_shift, generator)
         if self.standardize is not None:
             x = self.standardize(x)
