@@ -32,7 +32,7 @@ from core_results import machine  # noqa: E402
 from reproduce import ROOT, extra_metric, finished, git_commit  # noqa: E402
 
 from aae.errors import exit_on_error  # noqa: E402
-from aae.training import fast_bf16  # noqa: E402
+from aae.hardware import fast_bf16  # noqa: E402
 
 #: family -> (preset, epochs, the test metrics of summary.json compared)
 FAMILIES: dict[str, tuple[str, int, list[str]]] = {

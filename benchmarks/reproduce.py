@@ -74,9 +74,9 @@ def run_precision(preset: str, requested: str) -> str:
     recorded command names the precision the run trained in and a replay elsewhere uses the same."""
     import torch
 
+    from aae.hardware import resolve_precision
     from aae.models import build_model
     from aae.presets import get_preset
-    from aae.training import resolve_precision
 
     if requested != "auto":
         return requested

@@ -36,10 +36,11 @@ from torch.utils.flop_counter import FlopCounterMode
 from aae.config import apply_overrides
 from aae.data import load_splits
 from aae.errors import AAEError, exit_on_error
+from aae.hardware import resolve_precision
 from aae.models import build_model
 from aae.presets import get_preset
 from aae.runs import Run, evaluate
-from aae.training import Trainer, resolve_precision
+from aae.training import Trainer
 
 
 def matmul_ceiling(dtype: torch.dtype, n: int = 2048) -> float:

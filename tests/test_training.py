@@ -180,24 +180,12 @@ def test_nan_weight_is_caught_by_the_next_step_or_the_epoch_end():
         tr.check_finite()
 
 
-def test_auto_precision_is_bf16_only_where_the_hardware_runs_it_fast():
-    from aae.training import fast_bf16, resolve_precision
-
-    cpu = torch.device("cpu")
-    assert fast_bf16(cpu, {"avx2", "avx512f", "avx512_bf16"}) and fast_bf16(cpu, {"amx_bf16", "amx_tile"})
-    assert not fast_bf16(cpu, {"avx2", "avx512f", "avx512bw"})
-    assert resolve_precision("float32", cpu) == "float32" and resolve_precision("bf16", cpu) == "bf16"
-    assert resolve_precision("auto", cpu) == ("bf16" if fast_bf16(cpu) else "float32")
-    assert resolve_precision("auto", cpu, parity=False) == "float32"
-    assert resolve_precision("bf16", cpu, parity=False) == "bf16"  # asked for explicitly: given
-
-
 def test_auto_is_the_default_and_takes_bf16_only_for_families_with_measured_parity(monkeypatch):
-    import aae.training
+    import aae.hardware
     from model_helpers import tiny_categorical
 
     assert Config().precision == "auto"
-    monkeypatch.setattr(aae.training, "fast_bf16", lambda device: True)  # as on a CPU with AMX
+    monkeypatch.setattr(aae.hardware, "fast_bf16", lambda device: True)  # as on a CPU with AMX
     assert make_trainer(epochs=1).precision == "bf16"  # the AAE: parity measured
     for cfg in (
         tiny_categorical("semisupervised"),
@@ -207,13 +195,13 @@ def test_auto_is_the_default_and_takes_bf16_only_for_families_with_measured_pari
         assert build_model(cfg, 20, 4).capabilities.bf16_parity  # measured: benchmarks/precision_parity.py
     tr = make_trainer(epochs=1, sets=['model="vae"', 'network.encoder="gaussian"'])  # not measured
     assert not tr.model.capabilities.bf16_parity and tr.precision == "float32"
-    monkeypatch.setattr(aae.training, "fast_bf16", lambda device: False)  # no fast bf16: float32 for all
+    monkeypatch.setattr(aae.hardware, "fast_bf16", lambda device: False)  # no fast bf16: float32 for all
     assert make_trainer(epochs=1).precision == "float32"
 
 
 def test_auto_precision_trains_and_is_recorded(tiny_npz, tmp_path):
     from aae.cli import main
-    from aae.training import fast_bf16
+    from aae.hardware import fast_bf16
     from conftest import TINY, train_args
 
     assert main(train_args(tiny_npz, tmp_path / "r", 1, TINY + ["precision=auto"])) == 0

@@ -13,8 +13,6 @@ import math
 import random
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
-from functools import partial
 
 import numpy as np
 import torch
@@ -22,10 +20,11 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from aae.config import PRECISIONS, Config, OptimConfig, ScheduleConfig
+from aae.config import Config, OptimConfig, ScheduleConfig
 from aae.data import as_float, kth_neighbour_distance
 from aae.distributed import GradientAveraging, World, all_reduce_mean_, any_process, check_batch_size, gather_tensor
 from aae.errors import AAEError
+from aae.hardware import autocast_factory, resolve_precision
 from aae.models.base import Model
 
 
@@ -35,19 +34,6 @@ class NumericalFault(AAEError):
     def __init__(self, message: str, phase: str, step: int):
         super().__init__(message)
         self.phase, self.step = phase, step
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` picks CUDA when available, else CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError as e:
-        raise AAEError(f"unknown device {name!r}: {e}") from e
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise AAEError(f"device {name!r} asked for but CUDA is not available on this machine")
-    return dev
 
 
 def _fast_path(params: list[nn.Parameter]) -> dict[str, bool]:
@@ -88,41 +74,6 @@ def lr_factor(schedule: ScheduleConfig, epoch: int, step: int | None = None) -> 
     if schedule.kind == "exponential":
         return warm * schedule.gamma**epoch
     raise AAEError(f"unknown schedule kind {schedule.kind!r}; choose constant, step or exponential")
-
-
-def fast_bf16(device: torch.device, cpu_flags: set[str] | None = None) -> bool:
-    """Whether ``device`` runs bf16 matrix products fast: a CUDA device with bf16, or a CPU with
-    AMX or AVX-512 BF16 instructions (``cpu_flags``: the flags of /proc/cpuinfo, read when None)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type != "cpu":
-        return False
-    if cpu_flags is None:
-        try:
-            text = open("/proc/cpuinfo").read()
-        except OSError:
-            return False
-        cpu_flags = {f for line in text.splitlines() if line.startswith("flags") for f in line.split(":", 1)[1].split()}
-    return bool({"amx_bf16", "avx512_bf16"} & cpu_flags)
-
-
-def resolve_precision(precision: str, device: torch.device, parity: bool = True) -> str:
-    """``precision`` as it will run: ``auto`` is bf16 where :func:`fast_bf16` and the model has
-    ``parity`` (``Capabilities.bf16_parity``: bf16 measured to train it as well as float32),
-    float32 elsewhere."""
-    if precision == "auto":
-        return "bf16" if parity and fast_bf16(device) else "float32"
-    return precision
-
-
-def autocast_factory(precision: str, device: torch.device) -> Callable[[], AbstractContextManager]:
-    """A no-argument context factory: bf16 autocast on ``device``'s type, or nothing for float32
-    (``precision`` as :func:`resolve_precision` gives it)."""
-    if precision == "float32":
-        return nullcontext
-    if precision == "bf16":
-        return partial(torch.autocast, device_type=device.type, dtype=torch.bfloat16)
-    raise AAEError(f"unknown precision {precision!r}; choose one of {list(PRECISIONS)}")
 
 
 class Trainer:

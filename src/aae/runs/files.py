@@ -34,8 +34,8 @@ from aae.checkpoints import atomic_write_bytes, atomic_write_json, load_tensors,
 from aae.config import Config, from_dict
 from aae.distributed import World, broadcast_error
 from aae.errors import AAEError
+from aae.hardware import resolve_device
 from aae.models import Model, build_model
-from aae.training import resolve_device
 
 RUN_FILES = (
     "config.json",

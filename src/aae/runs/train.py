@@ -18,6 +18,7 @@ from aae.config import Config, save_config
 from aae.data import Standardizer, load_splits
 from aae.distributed import World, init_from_env, shutdown
 from aae.errors import AAEError
+from aae.hardware import resolve_device
 from aae.models import Model, build_model, check_config
 from aae.networks import set_standardization
 from aae.runs.evaluate import can_score, error_percent, evaluate, predict_split
@@ -31,7 +32,7 @@ from aae.runs.files import (
     save_model,
     write_metrics,
 )
-from aae.training import NumericalFault, Trainer, resolve_device
+from aae.training import NumericalFault, Trainer
 
 if TYPE_CHECKING:
     from aae.tracking import Tracker

@@ -22,6 +22,7 @@ from torch import nn
 
 from aae.config import ClusteringConfig, Config, DimredConfig, NetworkConfig, OptimConfig, SemiSupervisedConfig
 from aae.data import kth_neighbour_distance
+from aae.hardware import resolve_device
 from aae.models import build_model
 from aae.priors import Prior
 from aae.sklearn._checks import (
@@ -40,7 +41,7 @@ from aae.sklearn._checks import (
     warn_scale,
 )
 from aae.sklearn._params import check_params, param, with_params
-from aae.training import Trainer, resolve_device
+from aae.training import Trainer
 
 _INFER_BATCH = 4096
 
