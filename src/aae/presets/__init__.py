@@ -179,7 +179,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "mnist-dimred-2d-100",
             "Fig. 11b (6.08 %)",
-            "2-D representation with learned cluster heads, 100 labels; VAT of q(y|x)",
+            "2-D representation with learned cluster heads, 100 labels; VAT of q(y|x), inputs shifted by up to 2 px",
             mnist_dimred(100, 2),
         ),
         Preset(
@@ -191,7 +191,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "mnist-dimred-10d-100",
             "Fig. 11c (3.90 %)",
-            "10-D representation, heads fixed to 10·I (drawn by a linear map, heads on a circle), 100 labels; VAT",
+            "10-D representation, heads fixed to 10·I (drawn on a circle), 100 labels; VAT of q(y|x), inputs shifted",
             mnist_dimred(100, 10, "identity"),
         ),
         Preset(
