@@ -17,7 +17,7 @@ def test_every_preset_trains_an_epoch_on_tiny_data(name):
     if cfg.data.n_labeled >= 0 or cfg.model == "clustering":
         y[100:] = -1  # like the presets' label budgets: some examples unlabeled
     torch.manual_seed(0)
-    tr = Trainer(build_model(cfg, 64, 10), cfg, x, y)
+    tr = Trainer(build_model(cfg, 64, 10, (8, 8)), cfg, x, y)  # 8x8 images: presets may translate them
     tr.fit(1)
     assert all(torch.isfinite(torch.tensor(v)) for v in tr.history[0].values() if isinstance(v, float))
     assert tr.model.sample(3, torch.Generator().manual_seed(0)).shape == (3, 64)
