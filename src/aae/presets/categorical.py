@@ -197,7 +197,7 @@ def mnist_dimred(n_labeled: int, dim: int, heads: str = "learned", paper: bool =
     With 100 labels ``paper=False`` also moves each training image of the encoder by up to 2
     pixels along each axis (``network.input_shift=2``; the decoder reconstructs the unmoved
     image): without it two label draws of three merge digits (4/9, 5/3) and the three seeds
-    scatter from 3 to 16 % test error (Fig. 11 #10, #15-#17). The 1000-label preset, already at
+    scatter from 3 to 16 % test error (Fig. 11 #10, #15-#18). The 1000-label preset, already at
     half the paper's error without it, is unchanged.
     """
 
