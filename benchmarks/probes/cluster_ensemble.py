@@ -18,7 +18,6 @@ the clustering presets' weights) and the mean max q(y|x).
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ import torch
 
 from aae.classification import cluster_labels, error_percent, majority_labels, predict_labels, predict_proba
 from aae.errors import AAEError, exit_on_error
+from aae.models.classifier_terms import balance_cost
 from aae.runs.evaluate import run_splits
 from aae.runs.files import load_run
 from aae.sklearn.clustering import consensus_membership, consensus_votes
@@ -34,30 +34,21 @@ SPLITS = ("train", "val", "test")
 
 
 def memberships(path: Path, data_dir: str | None, save: bool) -> tuple[dict[str, np.ndarray], object]:
-    """q(y|x) of each split ``{split: (n, K) float32}`` and the run's splits (labels)."""
+    """q(y|x) of each split ``{split: (n, K) float32}`` and the run's splits (labels; None without the run)."""
     npz = path if path.suffix == ".npz" else path / "memberships.npz"
     run_dir = path.parent if path.suffix == ".npz" else path
-    splits = run_splits(load_run(run_dir), data_dir) if (run_dir / "model.safetensors").is_file() else None
+    run = load_run(run_dir) if (run_dir / "model.safetensors").is_file() else None
+    splits = run_splits(run, data_dir) if run is not None else None
     if npz.is_file():
         with np.load(npz) as f:
             q = {s: f[s].astype(np.float32) for s in SPLITS}
     else:
-        if splits is None:
+        if run is None:
             raise AAEError(f"{path} holds neither memberships.npz nor a finished run (model.safetensors)")
-        model = load_run(run_dir).model
-        q = {s: predict_proba(model, getattr(splits, f"x_{s}")).numpy() for s in SPLITS}
+        q = {s: predict_proba(run.model, getattr(splits, f"x_{s}")).numpy() for s in SPLITS}
         if save:
             np.savez_compressed(npz, **{s: v.astype(np.float16) for s, v in q.items()})
     return q, splits
-
-
-def imsat_cost(q: np.ndarray, sharpness: float = 0.3) -> float:
-    """log K - H(mean q) + sharpness * mean H(q) in nats, over all rows of ``q`` ``(n, K)``."""
-    eps = 1e-12
-    p = q.mean(0)
-    marginal = -(p * np.log(p + eps)).sum()
-    conditional = -(q * np.log(q + eps)).sum(1).mean()
-    return math.log(q.shape[1]) - float(marginal) + sharpness * float(conditional)
 
 
 def scores(q: dict[str, np.ndarray], y: dict[str, torch.Tensor], test: bool) -> dict[str, float]:
@@ -100,7 +91,8 @@ def report(args) -> None:
     k = qs[0]["train"].shape[1]
     for path, q in zip(args.runs, qs):
         row = scores(q, y, args.test)
-        crit = f"IMSAT cost {imsat_cost(q['train']):.4f}, mean max q {q['train'].max(1).mean():.4f}"
+        cost = float(balance_cost(torch.from_numpy(q["train"]), 1.0, 0.3))  # the clustering presets' weights
+        crit = f"IMSAT cost {cost:.4f}, mean max q {q['train'].max(1).mean():.4f}"
         print(f"{path}: " + ", ".join(f"{m} {v:.2f}" for m, v in row.items()) + f"; {crit}")
     if len(qs) > 1:
         votes = consensus_votes([q["train"] for q in qs], k, args.seed)

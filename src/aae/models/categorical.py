@@ -9,7 +9,6 @@ unsupervised clusters.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from contextlib import nullcontext
 from typing import ClassVar
@@ -30,6 +29,7 @@ from aae.models.base import (
 )
 from aae.models.build import build_decoder, build_prior, initialized, network_kwargs
 from aae.models.classifier_terms import (
+    balance_cost,
     frozen_batchnorm_stats,
     mean_entropy,
     mixup,
@@ -208,11 +208,7 @@ class CategoricalAAE(LabelDecoderModel):
         c = self.clusters
         if c.balance_weight == 0 and c.sharpness_weight == 0:
             return None
-        log_q = torch.log(y_soft.clamp_min(1e-12))
-        mean = y_soft.mean(0)
-        spread = math.log(self.n_categories) + (mean * torch.log(mean.clamp_min(1e-12))).sum()
-        sharp = -(y_soft * log_q).sum(1).mean()
-        return c.balance_weight * spread + c.sharpness_weight * sharp
+        return balance_cost(y_soft, c.balance_weight, c.sharpness_weight)
 
     def _cluster_vat(self, x: torch.Tensor, generator, radius: torch.Tensor | None) -> torch.Tensor | None:
         """``clustering.vat_weight`` × virtual adversarial training of q(y|x) on the mini-batch ``x``

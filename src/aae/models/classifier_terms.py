@@ -98,6 +98,15 @@ def sigmoid_rampup(epochs_done: float, length: float) -> float:
     return math.exp(-5.0 * (1.0 - t) ** 2)
 
 
+def balance_cost(q: torch.Tensor, balance_weight: float, sharpness_weight: float) -> torch.Tensor:
+    """IMSAT's batch-level clustering cost of memberships ``q`` ``(n, K)``, in nats:
+    ``balance_weight`` × (log K − H(mean q)) + ``sharpness_weight`` × mean H(q); 0 at its optimum."""
+    mean = q.mean(0)
+    spread = math.log(q.shape[1]) + (mean * torch.log(mean.clamp_min(1e-12))).sum()
+    sharp = -(q * torch.log(q.clamp_min(1e-12))).sum(1).mean()
+    return balance_weight * spread + sharpness_weight * sharp
+
+
 def mean_entropy(logits: torch.Tensor) -> torch.Tensor:
     """Mean entropy of the softmax of ``logits`` ``(n, K)``, in nats."""
     log_q = torch.log_softmax(logits.float(), 1)
