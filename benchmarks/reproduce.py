@@ -1,7 +1,7 @@
 """Reproduce the paper's tables and figures, each preset at its full length, over several seeds.
 
     python benchmarks/reproduce.py table2 --seeds 0 1 2 --data-dir ../shared/data [--threads 1]
-    python benchmarks/reproduce.py table3 | fig11 | table1 | fig7 ...
+    python benchmarks/reproduce.py table3 | fig11 | table1 | fig7 | components ...
         [--only PRESET ...] [--epochs N] [--runs runs/reproduce] [--results results/reproduce]
 
 Each (preset, seed) trains with one ``aae train`` command into ``<runs>/<preset>-s<seed>``; a finished
@@ -55,6 +55,12 @@ TABLES: dict[str, list[tuple[str, str, str, bool]]] = {
         ("mnist-dimred-2d-unsup-20", "~13.5", "test_error", True),
     ],
     "table1": [("mnist-gaussian-8d", "340 ± 2", "parzen_ll", False)],
+    # the components alone, at their own papers' figures: the baselines of Table 2 and Table 3
+    "components": [
+        ("mnist-vat-100", "1.36 (VAT alone, Miyato et al. 2018)", "test_error", True),
+        ("mnist-imsat-10", "1.6 ± 0.4 (IMSAT alone, Hu et al. 2017; Hungarian)", "test_error_hungarian", True),
+        ("mnist-imsat-16", "9.55 ± 2.05 (the paper's AAE, Table 3)", "test_error", True),
+    ],
     "fig7": [
         ("mnist-supervised-style", "the decoder uses the label", "label_use", False),
         ("mnist-supervised-style-paper", "the decoder uses the label", "label_use", False),
@@ -276,6 +282,7 @@ def main() -> None:
                 "commit": recorded_commit(out, previous, commit),
                 "command": " ".join(cmd),
                 **{k: v for k, v in summary.items() if k.startswith("ema_") and k.endswith("_error")},
+                **{k: summary[k] for k in ("test_error_majority", "test_error_hungarian") if k in summary},
                 **extra_metric(metric, out, args),
             }
             # re-read: other reproduce.py processes (other seeds, in parallel) may have written since

@@ -79,3 +79,22 @@ def error_percent(pred: torch.Tensor, y: torch.Tensor) -> float:
     if pred.shape != y.shape or len(y) == 0:
         raise AAEError(f"predictions {tuple(pred.shape)} and labels {tuple(y.shape)} must be the same, non-empty size")
     return 100.0 * float((pred != y).double().mean())
+
+
+def hungarian_error(clusters: torch.Tensor, y: torch.Tensor) -> float:
+    """Clustering error in percent under the best one-to-one matching of clusters to classes
+    (the Hungarian algorithm, as IMSAT and most clustering papers report accuracy).
+
+    ``clusters`` ``(n,)`` cluster indices, ``y`` ``(n,)`` labels >= 0. With more clusters than
+    classes, the unmatched clusters' examples count as errors; so it is the paper's error only
+    when the number of clusters is the number of classes.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    if clusters.shape != y.shape or len(y) == 0:
+        raise AAEError(f"clusters {tuple(clusters.shape)} and labels {tuple(y.shape)} must be the same, non-empty size")
+    k, c = int(clusters.max()) + 1, int(y.max()) + 1
+    counts = torch.zeros(k, c, dtype=torch.long)
+    counts.index_put_((clusters.long().cpu(), y.long().cpu()), torch.ones(len(y), dtype=torch.long), accumulate=True)
+    rows, cols = linear_sum_assignment(counts.numpy(), maximize=True)
+    return 100.0 * (1.0 - float(counts[rows, cols].sum()) / len(y))

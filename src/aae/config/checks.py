@@ -159,6 +159,7 @@ def rules(c: Config) -> list[tuple[str, Any, Rule]]:
         ("clustering.vat_weight", c.clustering.vat_weight, _at_least(0)),
         ("clustering.vat_eps", c.clustering.vat_eps, _at_least(0, strict=True)),
         ("clustering.vat_neighbour", c.clustering.vat_neighbour, count),
+        ("clustering.vat_xi", c.clustering.vat_xi, _at_least(0, strict=True)),
         ("dimred.heads", c.dimred.heads, _one_of(HEADS)),
         ("dimred.head_scale", c.dimred.head_scale, _at_least(0, strict=True)),
         ("dimred.head_margin", c.dimred.head_margin, _at_least(0, strict=True)),

@@ -179,6 +179,10 @@ class ClusteringConfig:
     # 0: vat_eps is the norm; k > 0: each example's norm is vat_eps × its distance to its k-th nearest
     # training example (IMSAT: k = 10, vat_eps = 0.25), so dense regions get small perturbations
     vat_neighbour: int = 0
+    # finite-difference step of the power iteration, L2 norm in data units: where it starts from x.
+    # IMSAT's reference uses 10 on pixels in [-1, 1] (5 in [0, 1] units), far from x, so that the
+    # direction found is that of the largest change at the scale of the perturbation itself
+    vat_xi: float = 1e-3
 
 
 @dataclass
@@ -197,6 +201,7 @@ class Config:
 
     name: str = "custom"
     # aae | autoencoder | wae | vae | supervised | semisupervised | clustering | dimred | dimred-clustering
+    # | classifier | imsat (the components alone: q(y|x) with no decoder or prior)
     model: str = "aae"
     data: DataConfig = field(default_factory=DataConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)

@@ -14,8 +14,10 @@ from aae.models.aae import AdversarialAutoencoder
 from aae.models.autoencoder import Autoencoder
 from aae.models.base import Capabilities, Model, adversarial_phases, reconstruction_loss
 from aae.models.build import build_prior, check_standardize
+from aae.models.classifier import VATClassifier
 from aae.models.clustering import ClusteringAAE
 from aae.models.dimred import DimensionalityReductionAAE, DimredClusteringAAE
+from aae.models.imsat import IMSAT
 from aae.models.penalty import PenaltyAutoencoder
 from aae.models.semisupervised import SemiSupervisedAAE
 from aae.models.supervised import SupervisedAAE
@@ -33,6 +35,8 @@ MODELS: dict[str, type[Model]] = {
     "clustering": ClusteringAAE,
     "dimred": DimensionalityReductionAAE,
     "dimred-clustering": DimredClusteringAAE,
+    "classifier": VATClassifier,
+    "imsat": IMSAT,
 }
 
 
@@ -72,10 +76,12 @@ __all__ = [
     "ClusteringAAE",
     "DimensionalityReductionAAE",
     "DimredClusteringAAE",
+    "IMSAT",
     "Model",
     "PenaltyAutoencoder",
     "SemiSupervisedAAE",
     "SupervisedAAE",
+    "VATClassifier",
     "VariationalAutoencoder",
     "WassersteinAutoencoder",
     "adversarial_phases",

@@ -51,6 +51,9 @@ class Capabilities:
     ``representation``: ``represent(x)``, ``view_2d(r)`` and ``cluster_heads`` (paper §7, Fig. 11).
     ``code_decoder``: ``decode(z)`` draws codes ``z`` (the 2-D manifold of Fig. 2e).
     ``label_prior``: the codes have a label-informed prior; ``label_match`` is reported.
+    ``codes``: the model encodes x to codes z matched to a prior and decodes them (``encode``,
+    ``reconstruct``, ``sample``, the code metrics and figures); False for the networks that are
+    only q(y|x), the components measured alone (``classifier``, ``imsat``).
     ``bf16_parity``: bf16 autocast has been measured to train this model to float32's quality
     (``benchmarks/precision_parity.py``, 3 seeds), so ``precision="auto"`` may take it.
     """
@@ -65,6 +68,7 @@ class Capabilities:
     code_decoder: bool = False
     label_prior: bool = False
     bf16_parity: bool = False
+    codes: bool = True
 
     @property
     def predicts(self) -> bool:

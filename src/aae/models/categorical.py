@@ -37,7 +37,7 @@ from aae.models.classifier_terms import (
     sigmoid_rampup,
     vat_loss,
 )
-from aae.models.supervised import LabelDecoderModel, check_class_labels
+from aae.models.supervised import LabelDecoderModel, check_every_class_labeled
 from aae.networks import CategoricalEncoder, Decoder
 from aae.priors import Categorical
 from aae.regularizers import AdversarialRegularizer
@@ -118,13 +118,7 @@ class CategoricalAAE(LabelDecoderModel):
         """Semi-supervised training needs at least one labeled example of every class."""
         if not self.classify:
             return
-        check_class_labels(y, self.n_classes, "semi-supervised AAE")
-        counts = torch.bincount(y[y >= 0].cpu(), minlength=self.n_classes)
-        missing = (counts == 0).nonzero().squeeze(1).tolist()
-        if missing:
-            raise AAEError(
-                f"class(es) {missing} have no labeled training example; the classifier could never learn them"
-            )
+        check_every_class_labeled(y, self.n_classes, "semi-supervised AAE")
 
     def class_logits(self, logits: torch.Tensor) -> torch.Tensor:
         """Logits ``(n, C)`` of q(class|x) from the encoder's ``(n, K)``: the log-sum-exp of each
@@ -214,7 +208,8 @@ class CategoricalAAE(LabelDecoderModel):
         """``clustering.vat_weight`` × virtual adversarial training of q(y|x) on the mini-batch ``x``
         (or None): IMSAT's smoothness, which makes clusters follow the data's neighbourhoods rather
         than whatever splits the reconstruction finds easiest. Batch-norm statistics frozen. The
-        perturbation's norm is ``vat_eps``, or ``vat_eps`` × ``radius`` ``(n,)`` with ``vat_neighbour``."""
+        perturbation's norm is ``vat_eps``, or ``vat_eps`` × ``radius`` ``(n,)`` with ``vat_neighbour``;
+        the power iteration's step ``vat_xi``."""
         c = self.clusters
         if c.vat_weight == 0:
             return None
@@ -226,7 +221,7 @@ class CategoricalAAE(LabelDecoderModel):
                     f"({len(x)}), got {None if radius is None else tuple(radius.shape)}"
                 )
             eps = c.vat_eps * radius.to(torch.float32)[:, None]
-        return c.vat_weight * self._vat(x, eps, 1e-3, generator)
+        return c.vat_weight * self._vat(x, eps, c.vat_xi, generator)
 
     def _vat(self, x: torch.Tensor, eps: float | torch.Tensor, xi: float, generator) -> torch.Tensor:
         """VAT of q(y|x) on ``x`` through deterministic passes (no input noise, no dropout), batch

@@ -33,6 +33,16 @@ def check_class_labels(y: torch.Tensor, n_classes: int, what: str) -> None:
         raise AAEError(f"{what}: label {int(y[bad][0])} is outside 0..{n_classes - 1} (-1 marks an unlabeled example)")
 
 
+def check_every_class_labeled(y: torch.Tensor, n_classes: int, what: str) -> None:
+    """Labels ``y`` ``(n,)`` in range (:func:`check_class_labels`) with at least one labeled
+    example of every class: a classifier could never learn a class it is never shown."""
+    check_class_labels(y, n_classes, what)
+    counts = torch.bincount(y[y >= 0].cpu(), minlength=n_classes)
+    missing = (counts == 0).nonzero().squeeze(1).tolist()
+    if missing:
+        raise AAEError(f"class(es) {missing} have no labeled training example; the classifier could never learn them")
+
+
 class LabelDecoderModel(Model):
     """Models whose decoder draws a class / cluster: sampling by label and the style grid of Fig. 7a.
 

@@ -17,6 +17,7 @@ from aae.presets.categorical import (
     mnist_semisupervised_1000_vat,
     mnist_semisupervised_vat,
 )
+from aae.presets.components import mnist_imsat, mnist_vat_100
 from aae.presets.generative import (
     mnist_autoencoder_2d,
     mnist_gaussian_2d,
@@ -217,6 +218,24 @@ PRESETS: dict[str, Preset] = {
             "Fig. 11d (~13.5 %)",
             "the paper's objective alone (no batch terms): unsupervised 2-D representation, 20 heads",
             lambda: mnist_dimred_unsupervised_paper(20),
+        ),
+        Preset(
+            "mnist-vat-100",
+            "baseline of Table 2 (VAT alone: 1.36 %)",
+            "virtual adversarial training alone, 100 labels: a 1200-1200 MLP, no decoder, no discriminator",
+            mnist_vat_100,
+        ),
+        Preset(
+            "mnist-imsat-10",
+            "baseline of Table 3 (IMSAT alone: 1.6 %)",
+            "IMSAT alone, 10 clusters: a 1200-1200 MLP, VAT at 0.25 x the 10th-neighbour distance, batch terms",
+            mnist_imsat(10),
+        ),
+        Preset(
+            "mnist-imsat-16",
+            "baseline of Table 3 (9.55 %)",
+            "IMSAT alone with 16 clusters, evaluated as the 16-cluster AAE is",
+            mnist_imsat(16),
         ),
     ]
 }

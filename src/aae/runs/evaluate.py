@@ -10,6 +10,7 @@ from aae.classification import (
     cluster_labels,
     confusion_counts,
     error_percent,
+    hungarian_error,
     majority_labels,
     predict_labels,
     predict_proba,
@@ -50,8 +51,10 @@ def encode_split(run: Run, x: torch.Tensor, seed: int = 0) -> torch.Tensor:
 
 def code_metrics(run: Run, x: torch.Tensor, y: torch.Tensor, seed: int = 0) -> dict[str, float]:
     """``recon_mse`` (per pixel), ``prior_mmd`` of the codes and, for label priors, ``label_match``
-    on the images ``x`` ``(n, d)`` with labels ``y`` ``(n,)``."""
+    on the images ``x`` ``(n, d)`` with labels ``y`` ``(n,)``; nothing for a model without codes."""
     model = run.model.eval()
+    if not model.capabilities.codes:
+        return {}
     dev = model.device
     x = x.to(dev)
     codes = encode_split(run, x, seed)
@@ -112,6 +115,8 @@ def predict_split(run: Run, splits: Splits, split: str) -> torch.Tensor:
 def classification_metrics(run: Run, splits: Splits) -> dict[str, Any]:
     """``test_error`` (and ``val_error`` for semi-supervised models) in percent; for clustering
     models also ``test_error_majority``, each cluster named by its validation images' majority label;
+    ``test_error_hungarian``, the clustering literature's error (each class matched to one
+    cluster on the test split itself, :func:`~aae.classification.hungarian_error`);
     ``test_confusion``, the test split's confusion matrix as lists of counts (row: true class,
     column: predicted class; clusters named as for ``test_error``)."""
     can = run.model.capabilities
@@ -123,6 +128,7 @@ def classification_metrics(run: Run, splits: Splits) -> dict[str, Any]:
         return {
             "test_error": error_percent(confident, splits.y_test),
             "test_error_majority": error_percent(majority, splits.y_test),
+            "test_error_hungarian": hungarian_error(proba_test.argmax(1), splits.y_test),
             "test_confusion": confusion_counts(confident, splits.y_test, n_classes).tolist(),
         }
     pred = predict_split(run, splits, "test")

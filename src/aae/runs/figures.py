@@ -39,6 +39,8 @@ def draw_figures(run: Run, splits: Splits, seed: int = 0) -> list[Path]:
         return f"{label}\n{what}"
 
     can = model.capabilities
+    if not can.codes:
+        return paths  # a component alone (q(y|x) only): no codes, prior or decoder to draw
     dev = model.device
     x, y = splits.x_test, splits.y_test
     codes = encode_split(run, x.to(dev), seed).numpy()

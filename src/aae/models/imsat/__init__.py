@@ -1,0 +1,7 @@
+"""Model family ``imsat``: IMSAT (Hu et al. 2017) alone, a network q(y|x) over ``network.n_clusters``
+clusters trained with VAT and the batch terms of ``clustering``: the clustering AAE's extra terms
+without the autoencoder, as their baseline."""
+
+from aae.models.imsat.model import IMSAT
+
+__all__ = ["IMSAT"]
