@@ -561,3 +561,27 @@ def test_label_seed_fixes_the_labeled_examples_across_seeds(tiny_npz, tmp_path):
     a, b = labeled("a", "seed=0"), labeled("b", "seed=1")
     assert len(a) == len(b) == 20 and a != b  # by default each seed draws its own labels
     assert labeled("c", "seed=1", "data.label_seed=0") == a  # the labels of seed 0, trained with seed 1
+
+
+@pytest.mark.parametrize("preset", ["mnist-vat-100", "mnist-imsat-10"])
+def test_a_component_preset_trains_evaluates_and_says_it_has_no_codes(preset, tiny_npz, tmp_path, capsys):
+    """The components alone (q(y|x) only) train, are scored, and refuse what needs codes with one error line."""
+    out = tmp_path / "run"
+    args = ["train", preset, "--out", str(out), "--epochs", "2", "--quiet", "--set", f'data.dataset="{tiny_npz}"']
+    for s in ["network.hidden=[32]", "batch_size=20", "labeled_batch_size=10", "data.validation=30"]:
+        args += ["--set", s]
+    if preset == "mnist-vat-100":
+        args += ["--set", "data.n_labeled=20"]
+    assert main(args) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert 0 <= summary["test_error"] <= 100 and "recon_mse" not in summary
+    lines = [json.loads(s) for s in (out / "metrics.jsonl").read_text().splitlines()]
+    if preset == "mnist-imsat-10":
+        assert 0 <= summary["test_error_hungarian"] <= 100
+        assert all(0 <= m["val_error_hungarian"] <= 100 for m in lines)
+    assert not list((out / "figures").glob("*.png"))
+    capsys.readouterr()
+    assert main(["encode", str(out), "--split", "test", "-o", str(tmp_path / "codes.npy")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "has no codes, decoder or prior" in err and "Traceback" not in err
+    assert not (tmp_path / "codes.npy").exists()

@@ -112,6 +112,12 @@ def predict_split(run: Run, splits: Splits, split: str) -> torch.Tensor:
     return predict_labels(proba, mapping)
 
 
+def val_hungarian_error(run: Run, splits: Splits) -> float:
+    """A clustering model's validation error with clusters matched one-to-one to classes
+    (:func:`~aae.classification.hungarian_error`): the learning curve of ``test_error_hungarian``."""
+    return hungarian_error(predict_proba(run.model, splits.x_val).argmax(1), splits.y_val)
+
+
 def classification_metrics(run: Run, splits: Splits) -> dict[str, Any]:
     """``test_error`` (and ``val_error`` for semi-supervised models) in percent; for clustering
     models also ``test_error_majority``, each cluster named by its validation images' majority label;

@@ -21,7 +21,7 @@ from aae.errors import AAEError
 from aae.hardware import resolve_device
 from aae.models import Model, build_model, check_config
 from aae.networks import set_standardization
-from aae.runs.evaluate import can_score, error_percent, evaluate, predict_split
+from aae.runs.evaluate import can_score, error_percent, evaluate, predict_split, val_hungarian_error
 from aae.runs.figures import draw_figures
 from aae.runs.files import (
     Run,
@@ -137,6 +137,8 @@ def _train(
             if model.capabilities.predicts and can_score(splits):
                 # a learning curve of the classifier (validation only: the test split stays unseen)
                 m["val_error"] = error_percent(predict_split(as_run(model), splits, "val"), splits.y_val)
+                if model.capabilities.clusters:  # the clustering literature's score, on validation
+                    m["val_error_hungarian"] = val_hungarian_error(as_run(model), splits)
                 if trainer.ema is not None:
                     m["ema_val_error"] = error_percent(
                         predict_split(as_run(trainer.ema.module), splits, "val"), splits.y_val
@@ -147,7 +149,7 @@ def _train(
             if on_epoch is not None and on_epoch(dict(m)) is False:
                 asked[:] = ["on_epoch", 0]
                 trainer.stop_requested = True  # shared with every process at the checkpoint
-        shown = (*model.metrics, "val_error", "ema_val_error")
+        shown = (*model.metrics, "val_error", "val_error_hungarian", "ema_val_error")
         parts = [f"{k}={m[k]:.4g}" for k in shown if k in m and k != "classify_acc"]
         log(
             f"epoch {m['epoch']}/{cfg.epochs} "

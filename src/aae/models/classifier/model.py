@@ -135,7 +135,7 @@ class VATClassifier(Model):
 
     def _no_codes(self) -> AAEError:
         return AAEError("the classifier model has no codes, decoder or prior: it only predicts q(y|x) "
-                        "(aae predict / eval); the semi-supervised AAE presets have them")  # fmt: skip
+                        "(aae classify / eval); the semi-supervised AAE presets have them")  # fmt: skip
 
     def encode(self, x, generator=None, sample=True):
         raise self._no_codes()

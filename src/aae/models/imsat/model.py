@@ -102,7 +102,7 @@ class IMSAT(Model):
 
     def _no_codes(self) -> AAEError:
         return AAEError("the imsat model has no codes, decoder or prior: it only predicts cluster memberships "
-                        "(aae predict / eval); the clustering AAE presets have them")  # fmt: skip
+                        "(aae classify / eval); the clustering AAE presets have them")  # fmt: skip
 
     def encode(self, x, generator=None, sample=True):
         raise self._no_codes()
