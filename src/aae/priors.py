@@ -29,6 +29,7 @@ __all__ = [
     "SamplerPrior",
     "make_prior",
     "PRIORS",
+    "single_gaussian",
 ]
 
 
@@ -82,6 +83,30 @@ class Prior:
         """A typical length in code space (used to set kernel bandwidths)."""
         return 1.0
 
+    def gaussian_components(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+        """The prior as a mixture of Gaussians, where it is one: (weights ``(k,)``, means ``(k, dim)``,
+        covariances ``(k, dim, dim)``), float64; None (the default) where it is not.
+
+        What a prior declares here is all the library reads of it: a prior of the user's that
+        declares its components gets the same closed forms as the built-in Gaussians (the VAE's KL
+        against a single Gaussian, the WAE's exact prior-side kernel terms, the kernel scales'
+        variance, the Gaussian-percentile grid of the manifold figure).
+        """
+        return None
+
+
+def single_gaussian(prior: Prior) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(mean ``(dim,)``, variance ``(dim,)``), float64, of a prior that declares one Gaussian component
+    with a diagonal covariance; None for any other prior."""
+    comps = prior.gaussian_components()
+    if comps is None or len(comps[0]) != 1:
+        return None
+    _, means, covs = comps
+    var = covs[0].diagonal()
+    if not torch.equal(covs[0], torch.diag(var)):
+        return None
+    return means[0], var
+
 
 def _resolve_labels(labels, n, k, generator):
     """Replace missing / -1 labels by a uniformly drawn component."""
@@ -111,6 +136,14 @@ class Gaussian(Prior):
     @property
     def scale(self):
         return self.std
+
+    def gaussian_components(self):
+        eye = torch.eye(self.dim, dtype=torch.float64)
+        return (
+            torch.ones(1, dtype=torch.float64),
+            torch.full((1, self.dim), self.mean, dtype=torch.float64),
+            (self.std**2 * eye)[None],
+        )
 
 
 class GaussianMixture2D(Prior):
@@ -172,6 +205,12 @@ class GaussianMixture2D(Prior):
     @property
     def scale(self):
         return self.radius
+
+    def gaussian_components(self):
+        k = self.n_components
+        # Σ_i = R_i diag(σ_radial², σ_tangential²) R_iᵀ
+        covs = self.rot @ torch.diag_embed(self.stds.pow(2)).expand(k, 2, 2) @ self.rot.transpose(1, 2)
+        return torch.full((k,), 1.0 / k, dtype=torch.float64), self.means.clone(), covs
 
 
 class SwissRoll(Prior):

@@ -22,7 +22,7 @@ from torch import nn
 from aae.config import MMD_KERNELS
 from aae.errors import AAEError
 from aae.networks import Discriminator
-from aae.priors import Gaussian, GaussianMixture2D, Prior
+from aae.priors import Prior, single_gaussian
 
 
 class AdversarialRegularizer(nn.Module):
@@ -106,24 +106,9 @@ DEFAULT_MMD_SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 
 
 def gaussian_components(prior: Prior) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
-    """``prior`` as a Gaussian mixture: (weights ``(k,)``, means ``(k, d)``, covariances ``(k, d, d)``), float64.
-
-    None for priors that are not (mixtures of) Gaussians.
-    """
-    if isinstance(prior, Gaussian):
-        d = prior.dim
-        eye = torch.eye(d, dtype=torch.float64)
-        return (
-            torch.ones(1, dtype=torch.float64),
-            torch.full((1, d), prior.mean, dtype=torch.float64),
-            (prior.std**2 * eye)[None],
-        )
-    if isinstance(prior, GaussianMixture2D):
-        k = prior.n_components
-        # Σ_i = R_i diag(σ_radial², σ_tangential²) R_iᵀ
-        covs = prior.rot @ torch.diag_embed(prior.stds.pow(2)).expand(k, 2, 2) @ prior.rot.transpose(1, 2)
-        return torch.full((k,), 1.0 / k, dtype=torch.float64), prior.means.clone(), covs
-    return None
+    """``prior`` as a Gaussian mixture (:meth:`~aae.priors.Prior.gaussian_components`): (weights
+    ``(k,)``, means ``(k, d)``, covariances ``(k, d, d)``), float64; None for other priors."""
+    return prior.gaussian_components()
 
 
 def prior_variance(prior: Prior) -> float:
@@ -276,10 +261,10 @@ class KLRegularizer(nn.Module):
 
     def __init__(self, prior: Prior, code_dim: int, weight: float = 1.0):
         super().__init__()
-        if not isinstance(prior, (Gaussian, GaussianMixture2D)):
+        if prior.gaussian_components() is None:
             raise AAEError(
                 f"the KL regularizer needs a Gaussian or Gaussian-mixture prior (a density positive everywhere); "
-                f"got {type(prior).__name__}"
+                f"got {type(prior).__name__}, which declares no Gaussian components (Prior.gaussian_components)"
             )
         if prior.dim != code_dim:
             raise AAEError(f"the prior has dimension {prior.dim} but the code size is {code_dim}")
@@ -302,9 +287,10 @@ class KLRegularizer(nn.Module):
                 f"log-variance {tuple(logvar.shape)}"
             )
         mu, logvar = mu.float(), logvar.float()
-        if isinstance(self.prior, Gaussian):
-            m, s2 = self.prior.mean, self.prior.std**2
-            kl = 0.5 * ((logvar.exp() + (mu - m).pow(2)) / s2 - 1.0 - logvar + math.log(s2))
+        single = single_gaussian(self.prior)
+        if single is not None:  # one Gaussian N(m, diag(s²)): the closed form
+            m, s2 = (t.to(mu.device, torch.float32) for t in single)
+            kl = 0.5 * ((logvar.exp() + (mu - m).pow(2)) / s2 - 1.0 - logvar + torch.log(s2))
             return kl.sum(1).mean()
         if z is None:
             eps = torch.randn(mu.shape, generator=generator, device=mu.device)

@@ -14,7 +14,7 @@ import torch
 from aae.classification import predict_proba
 from aae.data import Splits, as_float
 from aae.metrics import batched
-from aae.priors import Gaussian
+from aae.priors import single_gaussian
 from aae.runs import plots
 from aae.runs.evaluate import encode_split
 from aae.runs.files import Run
@@ -143,7 +143,7 @@ def draw_figures(run: Run, splits: Splits, seed: int = 0) -> list[Path]:
     if codes.shape[1] == 2 and can.code_decoder:
         p = fig_dir / "manifold.png"
         grid = _code_grid(model.prior, prior_samples)
-        gaussian = isinstance(model.prior, Gaussian)
+        gaussian = single_gaussian(model.prior) is not None
         plots.code_grid_figure(
             p,
             model.decode(grid.to(dev)).cpu().numpy(),
@@ -158,8 +158,11 @@ def draw_figures(run: Run, splits: Splits, seed: int = 0) -> list[Path]:
 
 
 def _code_grid(prior, prior_samples: np.ndarray) -> torch.Tensor:
-    """20 x 20 2-D codes: Gaussian percentiles for a Gaussian prior, else a box over the prior's samples."""
-    if isinstance(prior, Gaussian):
-        return plots.gaussian_grid(20, prior.std, prior.mean)
+    """20 x 20 2-D codes: Gaussian percentiles for a prior that declares one Gaussian component
+    (:func:`~aae.priors.single_gaussian`), else a box over the prior's samples."""
+    single = single_gaussian(prior)
+    if single is not None:
+        mean, var = single
+        return plots.gaussian_grid(20, var.sqrt().tolist(), mean.tolist())
     lo, hi = np.percentile(prior_samples, [1, 99], axis=0)
     return plots.box_grid(20, lo, hi)

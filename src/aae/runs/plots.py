@@ -6,6 +6,7 @@ column labels, a legend where points differ; image grids are magnified to at lea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -214,11 +215,14 @@ def latent_scatter(
     plt.close(fig)
 
 
-def gaussian_grid(n: int, std: float = 1.0, mean: float = 0.0) -> torch.Tensor:
-    """``(n*n, 2)`` codes at evenly spaced Gaussian percentiles (paper Fig. 2e); row i varies z[1]."""
+def gaussian_grid(n: int, std: float | Sequence[float] = 1.0, mean: float | Sequence[float] = 0.0) -> torch.Tensor:
+    """``(n*n, 2)`` codes at evenly spaced Gaussian percentiles (paper Fig. 2e); row i varies z[1].
+    ``std`` and ``mean``: one number for both axes, or one per axis."""
     p = (torch.arange(n, dtype=torch.float64) + 0.5) / n
-    q = torch.special.ndtri(p).float() * std + mean
-    zy, zx = torch.meshgrid(q.flip(0), q, indexing="ij")
+    std, mean = (torch.as_tensor(v, dtype=torch.float64).expand(2) for v in (std, mean))
+    u = torch.special.ndtri(p)
+    qx, qy = ((u * std[i] + mean[i]).float() for i in range(2))
+    zy, zx = torch.meshgrid(qy.flip(0), qx, indexing="ij")
     return torch.stack([zx.reshape(-1), zy.reshape(-1)], 1)
 
 
