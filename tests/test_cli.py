@@ -585,3 +585,18 @@ def test_a_component_preset_trains_evaluates_and_says_it_has_no_codes(preset, ti
     err = capsys.readouterr().err
     assert err.startswith("error:") and "has no codes, decoder or prior" in err and "Traceback" not in err
     assert not (tmp_path / "codes.npy").exists()
+
+
+def test_float_data_outside_the_decoders_range_is_refused_before_anything_is_written(tmp_path, capsys):
+    """Float images in [0, 255] train a sigmoid decoder into NaN; they are refused, naming the range and the fixes."""
+    x, y = make_tiny_images()
+    npz = tmp_path / "pixels.npz"
+    np.savez(npz, x=x.astype(np.float32), y=y)  # 0-255 as floats
+    out = tmp_path / "run"
+    assert main(train_args(npz, out, 1, TINY)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "[0, 255]" in err and "data.standardize=true" in err and "x / 255" in err
+    assert not out.exists()
+    # the fix the message names trains
+    fix = ["--set", "data.standardize=true", "--set", "network.output=linear"]
+    assert main(train_args(npz, out, 1, TINY) + fix) == 0

@@ -71,3 +71,18 @@ def test_round_trip_through_dict():
 def test_unknown_preset():
     with pytest.raises(AAEError, match="unknown preset 'mnist-gauss'"):
         get_preset("mnist-gauss")
+
+
+def test_an_unknown_set_key_is_answered_with_the_nearest_known_keys():
+    cfg = get_preset("mnist-gaussian-2d")
+    with pytest.raises(AAEError, match=r"unknown config key 'lr' .*did you mean optim\.recon\.lr, optim\.disc\.lr"):
+        apply_overrides(cfg, ["lr=1e-3"])
+    with pytest.raises(AAEError, match=r"did you mean epochs\?"):
+        apply_overrides(cfg, ["epoch=3"])
+    with pytest.raises(AAEError, match=r"did you mean semisupervised\.vat_eps, clustering\.vat_eps\?"):
+        apply_overrides(cfg, ["vat_eps=1"])
+    with pytest.raises(AAEError, match=r"'network.hiden'.*did you mean network\.hidden"):
+        apply_overrides(cfg, ["network.hiden=[3]"])
+    with pytest.raises(AAEError) as e:
+        apply_overrides(cfg, ["zzz=1"])
+    assert "did you mean" not in str(e.value)

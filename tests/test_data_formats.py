@@ -46,8 +46,11 @@ def test_array_files(tmp_path):
     assert xs.shape == (50, 16) and xs.dtype == np.float32 and xs.max() <= 1 and ys is None
     np.testing.assert_array_equal(xs, x.reshape(50, 16) / np.float32(255))
     np.savez(tmp_path / "xy.npz", first=np.zeros((3, 2)), y=np.array([0, 1, -1]))
-    xs, ys = load_array_file(tmp_path / "xy.npz")  # no key "x": the first array
+    xs, ys = load_array_file(tmp_path / "xy.npz")  # no key "x", one array besides y: that one
     assert xs.shape == (3, 2) and ys.tolist() == [0, 1, -1] and ys.dtype == np.int64
+    np.savez(tmp_path / "unnamed.npz", np.ones((5, 2, 3, 3)))  # np.savez(f, X) names it arr_0
+    xs, ys = load_array_file(tmp_path / "unnamed.npz")
+    assert xs.shape == (5, 18) and ys is None
 
 
 @pytest.mark.parametrize(
@@ -63,6 +66,8 @@ def test_array_files(tmp_path):
         (lambda p: np.savez(p / "f.npz"), "holds no arrays"),
         (lambda p: np.save(p / "f.npy", np.array([["a", "b"]])), "expected numbers"),
         (lambda p: np.savez(p / "f.npz", x=np.zeros((4, 2)), y=np.full(4, -2)), "labels must be >= 0, or -1"),
+        (lambda p: np.savez(p / "f.npz", a=np.zeros((4, 2)), b=np.zeros(4)), r"arrays \['a', 'b'\] and none named 'x'"),
+        (lambda p: np.save(p / "f.npy", np.zeros((4, 1, 2, 3, 3))), r"\(n, c, h, w\).*got \(4, 1, 2, 3, 3\)"),
     ],
 )
 def test_bad_arrays(tmp_path, make, msg):

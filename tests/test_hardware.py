@@ -35,3 +35,22 @@ def test_resolve_device_names_what_is_wrong():
     if not torch.cuda.is_available():
         with pytest.raises(AAEError, match="CUDA is not available"):
             resolve_device("cuda")
+
+
+def test_reading_the_cpu_flags_closes_the_file(monkeypatch):
+    """/proc/cpuinfo is read and closed (an open file left behind warns on every estimator fit)."""
+    import builtins
+
+    import aae.hardware as hardware
+
+    opened = []
+    real_open = builtins.open
+
+    def tracking_open(*args, **kwargs):
+        f = real_open(*args, **kwargs)
+        opened.append(f)
+        return f
+
+    monkeypatch.setattr(builtins, "open", tracking_open)
+    hardware.fast_bf16(torch.device("cpu"))
+    assert opened and all(f.closed for f in opened)

@@ -35,7 +35,8 @@ def fast_bf16(device: torch.device, cpu_flags: set[str] | None = None) -> bool:
         return False
     if cpu_flags is None:
         try:
-            text = open("/proc/cpuinfo").read()
+            with open("/proc/cpuinfo") as f:
+                text = f.read()
         except OSError:
             return False
         cpu_flags = {f for line in text.splitlines() if line.startswith("flags") for f in line.split(":", 1)[1].split()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import tomllib
 import types
@@ -154,9 +155,32 @@ def parse_value(text: str) -> Any:
 _OPEN_TABLES = ("prior", "optim")
 
 
+def leaf_keys(d: dict[str, Any], prefix: str = "") -> list[str]:
+    """Every dotted key of the nested dict ``d`` that holds a value (not a table)."""
+    out = []
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        out += leaf_keys(v, key + ".") if isinstance(v, dict) and v and k != "prior" else [key]
+    return out
+
+
+def did_you_mean(key: str, known: list[str], n: int = 5) -> str:
+    """`` (did you mean a, b?)``: the known keys whose last part is ``key``'s (or spelled close to
+    it), then those spelled closest to the whole of ``key``; '' if there are none."""
+    last = key.rsplit(".", 1)[-1]
+    ends = {k.rsplit(".", 1)[-1] for k in known}
+    near = set(difflib.get_close_matches(last, ends, n=n, cutoff=0.75))
+    picks = [k for k in known if k.rsplit(".", 1)[-1] in near]
+    picks += difflib.get_close_matches(key, known, n=n, cutoff=0.6)
+    picks = list(dict.fromkeys(picks))[:n]
+    return f" (did you mean {', '.join(picks)}?)" if picks else ""
+
+
 def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
-    """Return a copy of ``cfg`` with ``key.sub=value`` overrides applied and type-checked."""
+    """Return a copy of ``cfg`` with ``key.sub=value`` overrides applied and type-checked; an
+    unknown key is refused with the nearest known keys."""
     d = cfg.to_dict()
+    known = leaf_keys(d)
     for item in overrides:
         key, sep, text = item.partition("=")
         if not sep or not key:
@@ -168,12 +192,14 @@ def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
                 if i == 1 and parts[0] == "optim" and isinstance(node, dict):
                     node[p] = dataclasses.asdict(OptimConfig())  # a phase of a model's own
                 else:
-                    raise AAEError(f"unknown config key {'.'.join(parts[: i + 1])!r} in --set {item!r}")
+                    raise AAEError(
+                        f"unknown config key {'.'.join(parts[: i + 1])!r} in --set {item!r}{did_you_mean(key, known)}"
+                    )
             node = node[p]
         last = parts[-1]
         free = parts[0] in _OPEN_TABLES and len(parts) == 2
         if not isinstance(node, dict) or (last not in node and not free):
-            raise AAEError(f"unknown config key {key!r} in --set {item!r}")
+            raise AAEError(f"unknown config key {key!r} in --set {item!r}{did_you_mean(key.strip(), known)}")
         node[last] = parse_value(text)
     return from_dict(Config, d)
 

@@ -179,10 +179,13 @@ def _load_error(p: Path, e: Exception) -> AAEError:
 
 
 def load_array_file(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """Read ``x`` (and ``y`` if present) from ``.npy`` or ``.npz`` (keys ``x``/``y`` or the first array).
+    """Read ``x`` (and ``y`` if present) from ``.npy`` or ``.npz``.
 
-    Never unpickles. Returns ``x`` as float32 ``(n, d)`` in [0, 1] (uint8 is divided by 255;
-    images ``(n, h, w)`` are flattened) and ``y`` int64 ``(n,)`` or None.
+    An ``.npz`` names its arrays ``x`` and ``y``; one holding a single array under another name
+    (``np.savez(f, X)`` gives ``arr_0``) has it taken as ``x``; several arrays and no ``x`` are
+    refused with the names found. Never unpickles. Returns ``x`` as float32 ``(n, d)`` (uint8 is
+    divided by 255; images ``(n, h, w)`` or ``(n, c, h, w)`` are flattened) and ``y`` int64
+    ``(n,)`` or None.
     """
     p = Path(path)
     if not p.is_file():
@@ -198,8 +201,11 @@ def load_array_file(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
             keys = list(loaded.keys())
             if not keys:
                 raise AAEError(f"{p}: the .npz archive holds no arrays")
+            if "x" not in keys and len([k for k in keys if k != "y"]) != 1:
+                raise AAEError(f"{p}: the .npz archive holds arrays {keys} and none named 'x'; save the data as "
+                               "x (and the labels as y): np.savez(path, x=..., y=...)")  # fmt: skip
             try:  # the members are read (and can fail) here, not in np.load
-                x = loaded["x"] if "x" in keys else loaded[keys[0]]
+                x = loaded["x"] if "x" in keys else loaded[next(k for k in keys if k != "y")]
                 if "y" in keys:
                     y = loaded["y"]
             except Exception as e:
@@ -214,8 +220,10 @@ def validate_array(x: np.ndarray, y: np.ndarray | None, source: str = "array") -
     x = np.asarray(x)
     if x.dtype.kind not in "uifb":
         raise AAEError(f"{source}: x has dtype {x.dtype}; expected numbers")
-    if x.ndim < 2 or x.size == 0:
-        raise AAEError(f"{source}: x must have shape (n, d) or (n, h, w) with n, d > 0, got {x.shape}")
+    if x.ndim < 2 or x.ndim > 4 or x.size == 0:
+        raise AAEError(
+            f"{source}: x must have shape (n, d), (n, h, w) or (n, c, h, w) with every size > 0, got {x.shape}"
+        )
     x = x.reshape(len(x), -1)
     if x.dtype == np.uint8:
         x = x.astype(np.float32) / 255.0

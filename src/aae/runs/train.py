@@ -98,6 +98,7 @@ def _train(
     splits = load_splits(d.dataset, data_dir, d.validation, d.n_labeled, d.labels_drawn_by(cfg.seed), fold=d.fold)
     torch.manual_seed(cfg.seed)  # weight initialisation
     model = build_model(cfg, splits.data_dim, splits.n_classes, splits.image_shape)
+    check_data_range(cfg, splits, model)
     if cfg.data.standardize:
         # per-pixel statistics of the training split only, stored in the model's buffers (and so
         # in model.safetensors and every checkpoint); the stored data stay as they are (uint8)
@@ -219,6 +220,24 @@ def _train(
 
 
 MAX_ROLLBACKS = 5
+
+
+def check_data_range(cfg: Config, splits, model: Model) -> None:
+    """Refuse float training data outside [0, 1] for a decoder whose sigmoid output (or binary
+    cross-entropy) cannot produce it: such data train into NaN within a few steps, and the cure
+    is the data's scale, not the learning rate. Naming the range found and the two fixes."""
+    x = splits.x_train
+    if not model.capabilities.codes or x.dtype == torch.uint8 or cfg.data.standardize:
+        return
+    if cfg.network.output != "sigmoid" and cfg.recon_loss != "bce":
+        return
+    lo, hi = float(x.min()), float(x.max())
+    if lo < 0 or hi > 1:
+        raise AAEError(
+            f"data {cfg.data.dataset!r}: the training data range over [{lo:.4g}, {hi:.4g}], outside the [0, 1] that "
+            "the decoder's sigmoid output can produce; scale them to [0, 1] (e.g. x / 255 for 8-bit pixels, or store "
+            "them as uint8), or train with --set data.standardize=true --set network.output=linear"
+        )
 
 
 class _StopAtEpochEnd(Exception):
