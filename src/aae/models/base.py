@@ -192,6 +192,39 @@ class Model(nn.Module):
         raise self._missing("learned representation")
 
 
+class PredictorModel(Model):
+    """A model that is q(y|x) alone (``capabilities.codes`` false): a network ``net`` from inputs
+    to logits, no codes, decoder or prior. ``encode``, ``reconstruct`` and ``sample`` say so, naming
+    ``what`` it predicts and which presets do have codes (``with_codes``)."""
+
+    net: nn.Module
+    family: ClassVar[str] = "predictor"  # its name in Config.model
+    what: ClassVar[str] = "q(y|x)"
+    with_codes: ClassVar[str] = "the AAE presets"
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """A deterministic pass (no input noise, no dropout): ``(n, K)``."""
+        return self.net(x, noise=False)
+
+    @torch.no_grad()
+    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
+        """q(y|x) ``(n, K)``."""
+        return torch.softmax(self.net(x).float(), 1)
+
+    def _no_codes(self) -> AAEError:
+        return AAEError(f"the {self.family} model has no codes, decoder or prior: it only predicts {self.what} "
+                        f"(aae classify / eval); {self.with_codes} have them")  # fmt: skip
+
+    def encode(self, x, generator=None, sample=True):
+        raise self._no_codes()
+
+    def reconstruct(self, x, y=None):
+        raise self._no_codes()
+
+    def sample(self, n, generator=None, labels=None):
+        raise self._no_codes()
+
+
 # ---------------------------------------------------------------- pieces the models share
 
 

@@ -18,7 +18,7 @@ from torch import nn
 
 from aae.config import Config, SemiSupervisedConfig
 from aae.errors import AAEError
-from aae.models.base import Amp, Capabilities, Model
+from aae.models.base import Amp, Capabilities, PredictorModel
 from aae.models.build import initialized
 from aae.models.classifier_terms import frozen_batchnorm_stats, mean_entropy, no_dropout, vat_loss
 from aae.models.supervised import check_every_class_labeled
@@ -57,7 +57,7 @@ class ClassifierNet(nn.Module):
         return self.net(x)
 
 
-class VATClassifier(Model):
+class VATClassifier(PredictorModel):
     """q(y|x) alone: one ``classify`` step per mini-batch on cross-entropy of the labeled batch
     (``labeled``) + ``vat_weight`` × VAT + ``entmin_weight`` × entropy on the unlabeled batch ``x``.
 
@@ -68,6 +68,7 @@ class VATClassifier(Model):
     network as it will be evaluated. The VAT and entropy passes never move them.
     """
 
+    family, what, with_codes = "classifier", "q(y|x)", "the semi-supervised AAE presets"
     phases: ClassVar[tuple[str, ...]] = ("classify",)
     metrics: ClassVar[dict[str, str]] = CLASSIFIER_METRICS
     capabilities: ClassVar[Capabilities] = Capabilities(classes=True, labeled_batch=True, codes=False)
@@ -96,10 +97,6 @@ class VATClassifier(Model):
     def check_labels(self, y: torch.Tensor) -> None:
         check_every_class_labeled(y, self.n_classes, "classifier")
 
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
-        """A deterministic pass (no input noise, no dropout): ``(n, K)``."""
-        return self.net(x, noise=False)
-
     def train_step(self, x, y, optimizers, generator=None, amp: Amp = nullcontext, labeled=None):
         """Unlabeled ``x`` ``(n, d)`` (``y`` unused) and ``labeled = (x_l (m, d), y_l (m,))``: one step."""
         if labeled is None:
@@ -127,21 +124,3 @@ class VATClassifier(Model):
         optimizers["classify"].step()
         out = {k: v.detach() for k, v in out.items()}
         return {"classify_loss": ce.detach(), "classify_acc": (logits_l.detach().argmax(1) == yl).float().mean(), **out}
-
-    @torch.no_grad()
-    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
-        """q(y|x) ``(n, K)``."""
-        return torch.softmax(self.net(x).float(), 1)
-
-    def _no_codes(self) -> AAEError:
-        return AAEError("the classifier model has no codes, decoder or prior: it only predicts q(y|x) "
-                        "(aae classify / eval); the semi-supervised AAE presets have them")  # fmt: skip
-
-    def encode(self, x, generator=None, sample=True):
-        raise self._no_codes()
-
-    def reconstruct(self, x, y=None):
-        raise self._no_codes()
-
-    def sample(self, n, generator=None, labels=None):
-        raise self._no_codes()

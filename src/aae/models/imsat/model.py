@@ -18,7 +18,7 @@ from torch import nn
 
 from aae.config import ClusteringConfig, Config
 from aae.errors import AAEError
-from aae.models.base import Amp, Capabilities, Model
+from aae.models.base import Amp, Capabilities, PredictorModel
 from aae.models.build import initialized
 from aae.models.categorical import n_clusters
 from aae.models.classifier.model import ClassifierNet
@@ -28,9 +28,10 @@ IMSAT_METRICS = {"imsat_loss": "cluster", "balance_loss": "cluster", "cluster_va
                  "cluster_entropy": "cluster", "marginal_entropy": "cluster"}  # fmt: skip
 
 
-class IMSAT(Model):
+class IMSAT(PredictorModel):
     """q(y|x) over K clusters, no decoder, no discriminator; evaluated as the clustering AAE is."""
 
+    family, what, with_codes = "imsat", "cluster memberships", "the clustering AAE presets"
     phases: ClassVar[tuple[str, ...]] = ("cluster",)
     metrics: ClassVar[dict[str, str]] = IMSAT_METRICS
     capabilities: ClassVar[Capabilities] = Capabilities(clusters=True, codes=False)
@@ -63,10 +64,6 @@ class IMSAT(Model):
     def neighbour_rank(self) -> int:
         return self.terms.vat_neighbour if self.terms.vat_weight > 0 else 0
 
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
-        """A deterministic pass (no input noise, no dropout): ``(n, K)``."""
-        return self.net(x, noise=False)
-
     def train_step(self, x, y, optimizers, generator=None, amp: Amp = nullcontext, labeled=None, radius=None):
         """One unlabeled mini-batch ``x`` ``(n, d)`` (``y`` unused); ``radius`` ``(n,)`` with ``vat_neighbour``."""
         c = self.terms
@@ -94,21 +91,3 @@ class IMSAT(Model):
             out["cluster_entropy"] = -(q.detach() * log_q).sum(1).mean()
             out["marginal_entropy"] = -(mean * torch.log(mean.clamp_min(1e-12))).sum()
         return {"imsat_loss": loss.detach(), **out}
-
-    @torch.no_grad()
-    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
-        """Cluster memberships q(y|x) ``(n, K)``."""
-        return torch.softmax(self.net(x).float(), 1)
-
-    def _no_codes(self) -> AAEError:
-        return AAEError("the imsat model has no codes, decoder or prior: it only predicts cluster memberships "
-                        "(aae classify / eval); the clustering AAE presets have them")  # fmt: skip
-
-    def encode(self, x, generator=None, sample=True):
-        raise self._no_codes()
-
-    def reconstruct(self, x, y=None):
-        raise self._no_codes()
-
-    def sample(self, n, generator=None, labels=None):
-        raise self._no_codes()
