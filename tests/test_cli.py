@@ -359,13 +359,16 @@ def old_layout(cfg: dict) -> dict:
     old["model"] = "aae" if cfg["model"] in ("autoencoder", "wae", "vae") else cfg["model"]
     old["mmd_lambda"], old["mmd_kernel"] = cfg["wae"]["weight"], cfg["wae"]["kernel"]
     old["use_labels"], old["kl_weight"] = cfg["aae"]["use_labels"], cfg["vae"]["kl_weight"]
+    old["data"] = {k: v for k, v in cfg["data"].items() if k != "split"}  # those versions split files in order
     return old
 
 
 @pytest.mark.parametrize("model", ["wae", "autoencoder"])
 def test_runs_written_in_the_old_config_layout_load_and_resume(tiny_npz, tmp_path, capsys, model):
     out = tmp_path / "run"
-    assert train(tiny_npz, out, "--set", f"model={model}", "--set", "wae.weight=3") == 0
+    assert (
+        train(tiny_npz, out, "--set", f"model={model}", "--set", "wae.weight=3", "--set", "data.split=file-order") == 0
+    )
     new = tmp_path / "new.npy"
     assert main(["sample", str(out), "-n", "5", "-o", str(new)]) == 0
     for name in ("model.json", "config.json"):
@@ -381,6 +384,7 @@ def test_runs_written_in_the_old_config_layout_load_and_resume(tiny_npz, tmp_pat
     assert main(["train", "--resume", str(out), "--epochs", "3", "--quiet"]) == 0
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["model"] == model and cfg["wae"]["weight"] == 3 and "regularizer" not in cfg
+    assert cfg["data"]["split"] == "file-order"  # the rows it was trained on, not today's shuffled split
 
 
 def write_mnist_folder(folder: Path, n_train: int = 300, n_test: int = 60) -> dict[str, str]:

@@ -4,9 +4,18 @@ import numpy as np
 import pytest
 import torch
 
+from aae.config.checks import SPLIT_ORDERS
 from aae.data import datasets
 from aae.data.datasets import DATASETS, LOADERS, Request, load_splits
-from aae.data.splits import Splits, array_splits, as_float, balanced_label_mask, hold_out
+from aae.data.splits import (
+    ARRAY_SPLITS,
+    Splits,
+    array_split_rows,
+    array_splits,
+    as_float,
+    balanced_label_mask,
+    hold_out,
+)
 from aae.errors import AAEError
 
 
@@ -35,13 +44,33 @@ def test_hold_out_takes_validation_from_the_end_and_appends_extra():
 
 def test_array_splits_in_file_order():
     x = np.random.default_rng(0).random((50, 16), dtype=np.float32)
-    s = array_splits(x, None, validation=100)
+    s = array_splits(x, None, validation=100, order="file-order")
     assert (len(s.x_train), len(s.x_val), len(s.x_test)) == (40, 5, 5)  # validation capped at a tenth
     assert torch.equal(s.x_test, torch.from_numpy(x[45:])) and s.image_shape == (4, 4) and s.n_classes == 0
     assert (s.y_train == -1).all()
     assert array_splits(x[:, :15], None).image_shape is None
     with pytest.raises(AAEError, match="n_labeled was set but the data set has no labels"):
         array_splits(x, None, n_labeled=10)
+    with pytest.raises(AAEError, match="data.split='sorted'"):
+        array_splits(x, None, order="sorted")
+
+
+def test_a_file_sorted_by_class_gets_every_class_in_every_split():
+    y = np.repeat(np.arange(5), 40)  # 200 rows, sorted by class
+    x = (y[:, None] + np.zeros((1, 4))).astype(np.float32) / 5
+    s = array_splits(x, y, validation=20)
+    for part in (s.y_train, s.y_val, s.y_test):
+        assert set(part.tolist()) == set(range(5))
+    train, val, test = array_split_rows(200, 20)
+    assert torch.equal(s.x_test, torch.from_numpy(x[test])) and torch.equal(s.x_val, torch.from_numpy(x[val]))
+    assert sorted(np.concatenate([train, val, test]).tolist()) == list(range(200))  # a partition of the rows
+    again = array_splits(x, y, validation=20, seed=3)  # the run's seed draws labels, not the split
+    assert torch.equal(again.x_test, s.x_test)
+    assert set(array_splits(x, y, validation=20, order="file-order").y_test.tolist()) == {4}
+
+
+def test_the_split_orders_that_config_allows_are_the_data_layers():
+    assert SPLIT_ORDERS == ARRAY_SPLITS
 
 
 def test_load_splits_of_an_npz_file(tmp_path):
@@ -63,7 +92,7 @@ def test_registry_names_every_data_set(monkeypatch):
 
     monkeypatch.setitem(datasets.LOADERS, "mnist", fake)
     load_splits("mnist", "/d", 7, 3, 2, 1, download_missing=False)
-    assert seen == [Request("/d", 7, 3, 2, 1, {"download_missing": False})]
+    assert seen == [Request("/d", 7, 3, 2, 1, "shuffled", {"download_missing": False})]
 
 
 def test_unknown_dataset():

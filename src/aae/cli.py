@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _run_command(
         sub,
         "encode",
-        help="write the codes of a data split, in file order, to .npy",
+        help="write the codes of a data split, in the split's order, to .npy",
         description="Encode a split of the run's data set with the trained encoder; writes an n x code_dim array.",
     )
     p.add_argument("--split", default="test", choices=["train", "val", "test"], help="which split to encode")
@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _run_command(
         sub,
         "classify",
-        help="write the predicted class of every example of a split, in file order, to .npy",
+        help="write the predicted class of every example of a split, in the split's order, to .npy",
         description="Semi-supervised runs predict argmax q(y|x); clustering runs give each cluster the label "
         "of its most confident validation example (paper §6). Prints the split's error.",
         run_help="run directory of a semisupervised or clustering model",

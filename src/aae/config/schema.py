@@ -93,6 +93,9 @@ class DataConfig:
     # per-pixel (x - mean) / std with the training split's statistics (saved with the weights);
     # needs network.output="linear"; samples, reconstructions and figures are mapped back to [0, 1]
     standardize: bool = False
+    # a .npy/.npz file's rows: "shuffled" once by a fixed seed, then 80/10/10 (the same rows for
+    # every run and seed); "file-order": the last tenth of the file is the test split
+    split: str = "shuffled"
 
     def labels_drawn_by(self, seed: int) -> int:
         """The seed that picks the kept labels of a run trained with ``seed``."""

@@ -67,7 +67,7 @@ from aae.data.formats import (
 )
 from aae.data.inventory import FileReport, inspect_files
 from aae.data.neighbours import kth_neighbour_distance
-from aae.data.splits import Splits, as_float, balanced_label_mask
+from aae.data.splits import Splits, array_split_rows, as_float, balanced_label_mask
 from aae.data.standardizer import Standardizer, standardize, unstandardize
 
 __all__ = [
@@ -90,6 +90,7 @@ __all__ = [
     "FileReport",
     "Splits",
     "Standardizer",
+    "array_split_rows",
     "as_float",
     "balanced_label_mask",
     "cache_dir",

@@ -72,6 +72,7 @@ class Request:
     n_labeled: int = -1  # training labels kept, class-balanced; -1: all
     seed: int = 0  # chooses the kept labels
     fold: int = 0  # TFD's fold, 0-4
+    split: str = "shuffled"  # a user's file: its rows shuffled once by a fixed seed, or in file order
     find_kwargs: dict[str, Any] = field(default_factory=dict)  # for find_file (tests: checksums=...)
 
 
@@ -108,9 +109,9 @@ DATASETS = tuple(LOADERS)
 
 
 def _array_file(path: str, req: Request) -> Splits:
-    """A user's .npy/.npz file: float32, split 80/10/10 in file order."""
+    """A user's .npy/.npz file: float32, split 80/10/10 (see :func:`~aae.data.splits.array_split_rows`)."""
     x, y = load_array_file(path)
-    return array_splits(x, y, req.validation, req.n_labeled, req.seed)
+    return array_splits(x, y, req.validation, req.n_labeled, req.seed, req.split)
 
 
 def load_splits(
@@ -120,6 +121,7 @@ def load_splits(
     n_labeled: int = -1,
     seed: int = 0,
     fold: int = 0,
+    split: str = "shuffled",
     **find_kwargs,
 ) -> Splits:
     """Train / validation / test splits of ``dataset`` (see :data:`DATASETS`, or a .npy/.npz path).
@@ -134,12 +136,14 @@ def load_splits(
     - ``tfd``: uint8 ``(n, 48*48)``; fold ``fold`` (0-4) of the file decides: train = its
       unlabeled and train parts, validation = its valid part, test = its test part
       (``validation`` is not used). Labels are the 7 expressions, -1 for unlabeled faces.
-    - ``.npy``/``.npz``: float32, split 80/10/10 in file order.
+    - ``.npy``/``.npz``: float32, split 80/10/10 on rows shuffled once by a fixed seed (the same
+      rows for every run; ``split="file-order"``: the last tenth of the file is the test split),
+      see :func:`~aae.data.splits.array_split_rows`.
 
     With ``n_labeled >= 0``, only that many training labels are kept (class-balanced, chosen
     by ``seed``); the others become -1. ``find_kwargs`` go to :func:`~aae.data.fetch.find_file`.
     """
-    req = Request(data_dir, validation, n_labeled, seed, fold, find_kwargs)
+    req = Request(data_dir, validation, n_labeled, seed, fold, split, find_kwargs)
     if dataset.endswith(ARRAY_SUFFIXES):
         return _array_file(dataset, req)
     loader = LOADERS.get(dataset)

@@ -99,22 +99,51 @@ def hold_out(
     return Splits(x_train, y_train, x_val, y_val, x_te, y_te, image_shape, n_classes)
 
 
+#: how a user's file is split: ``shuffled`` (rows drawn by :data:`SPLIT_SEED`, whatever the
+#: run's seed) or ``file-order`` (the last tenth is the test split; what runs written before
+#: the shuffle trained with)
+ARRAY_SPLITS = ("shuffled", "file-order")
+SPLIT_SEED = 0  # fixed, so that every run on a file tests on the same rows
+
+
+def array_split_rows(n: int, validation: int = 10000, order: str = "shuffled") -> tuple[np.ndarray, ...]:
+    """The file rows ``(train, val, test)`` that :func:`array_splits` gives each split of a file
+    of ``n`` rows: test the last tenth of the order, validation the ``validation`` rows before it
+    (at most another tenth), train the rest.
+
+    ``order`` ``shuffled`` permutes the rows once by :data:`SPLIT_SEED`, so that a file sorted by
+    class still gets every class in each split; ``file-order`` keeps the file's order.
+    """
+    if order not in ARRAY_SPLITS:
+        raise AAEError(f"data.split={order!r}: choose one of {list(ARRAY_SPLITS)}")
+    rows = np.random.default_rng(SPLIT_SEED).permutation(n) if order == "shuffled" else np.arange(n)
+    n_test = n // 10
+    n_fit = n - n_test - min(validation, n_test)
+    return rows[:n_fit], rows[n_fit : n - n_test], rows[n - n_test :]
+
+
 def array_splits(
-    x: np.ndarray, y: np.ndarray | None, validation: int = 10000, n_labeled: int = -1, seed: int = 0
+    x: np.ndarray,
+    y: np.ndarray | None,
+    validation: int = 10000,
+    n_labeled: int = -1,
+    seed: int = 0,
+    order: str = "shuffled",
 ) -> Splits:
-    """Splits of a user's array ``x`` float32 ``(n, d)``, ``y`` int64 ``(n,)`` or None, in file order:
-    the last tenth is the test split, and ``validation`` (at most another tenth) the examples before it.
+    """Splits of a user's array ``x`` float32 ``(n, d)``, ``y`` int64 ``(n,)`` or None, on the rows
+    of :func:`array_split_rows` (each split in that order); ``n_labeled`` and ``seed``: see
+    :func:`keep_labels`.
 
     ``image_shape`` is ``(side, side)`` when ``d`` is a square number, None otherwise.
     """
     n = len(x)
-    n_test = n // 10
+    train, val, test = (torch.from_numpy(r) for r in array_split_rows(n, validation, order))
     xt = torch.from_numpy(x)
     yt = torch.from_numpy(y) if y is not None else torch.full((n,), -1, dtype=torch.long)
     side = int(round(x.shape[1] ** 0.5))
     image_shape = (side, side) if side * side == x.shape[1] else None
-    train, test = (xt[: n - n_test], yt[: n - n_test]), (xt[n - n_test :], yt[n - n_test :])
-    return hold_out(train, test, min(validation, n // 10), image_shape, n_labeled, seed)
+    fit = torch.cat([train, val])  # hold_out keeps the last len(val) of these for validation
+    return hold_out((xt[fit], yt[fit]), (xt[test], yt[test]), len(val), image_shape, n_labeled, seed)
 
 
 def tfd_splits(tfd: TFD, fold: int, n_labeled: int = -1, seed: int = 0) -> Splits:

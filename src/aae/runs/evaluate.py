@@ -33,7 +33,13 @@ def run_splits(run: Run, data_dir: str | None = None) -> Splits:
     cfg = run.cfg
     d = cfg.data
     return load_splits(
-        d.dataset, data_dir or run.data_dir, d.validation, d.n_labeled, d.labels_drawn_by(cfg.seed), fold=d.fold
+        d.dataset,
+        data_dir or run.data_dir,
+        d.validation,
+        d.n_labeled,
+        d.labels_drawn_by(cfg.seed),
+        fold=d.fold,
+        split=d.split,
     )
 
 

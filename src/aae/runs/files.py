@@ -121,10 +121,20 @@ def write_metrics(out: Path, history: list[dict]) -> None:
     atomic_write_bytes(out / "metrics.jsonl", "".join(json.dumps(m) + "\n" for m in history).encode())
 
 
+def saved_config(d: dict[str, Any]) -> Config:
+    """The config of a run directory from the complete dict it saved (``config.json``,
+    ``model.json``): a run saved before ``data.split`` existed split its .npy/.npz file in
+    file order, and keeps doing so when it is resumed or evaluated."""
+    data = d.get("data") if isinstance(d, dict) else None
+    if isinstance(data, dict) and "split" not in data:
+        d = {**d, "data": {**data, "split": "file-order"}}
+    return from_dict(Config, d)
+
+
 def read_config(path: Path) -> Config:
     """The config saved in ``path`` (a run's config.json), in today's layout."""
     try:
-        return from_dict(Config, json.loads(path.read_text()))
+        return saved_config(json.loads(path.read_text()))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise AAEError(f"{path}: not valid JSON ({e})") from e
 
@@ -175,7 +185,7 @@ def load_run(path: str | Path, device: str = "cpu") -> Run:
         raise AAEError(f"run directory {path} does not exist")
     tensors, meta = load_tensors(path / "model")
     try:
-        cfg = from_dict(Config, meta["config"])
+        cfg = saved_config(meta["config"])
         data_dim, n_classes = int(meta["data_dim"]), int(meta["n_classes"])
     except (KeyError, TypeError, ValueError) as e:
         raise AAEError(f"{path / 'model.json'}: incomplete model description ({e})") from e

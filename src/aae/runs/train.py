@@ -95,7 +95,9 @@ def _train(
     if data_dir is None and resume:
         data_dir = checkpoint_data_dir(out)  # a run remembers where its data came from
     d = cfg.data
-    splits = load_splits(d.dataset, data_dir, d.validation, d.n_labeled, d.labels_drawn_by(cfg.seed), fold=d.fold)
+    splits = load_splits(
+        d.dataset, data_dir, d.validation, d.n_labeled, d.labels_drawn_by(cfg.seed), fold=d.fold, split=d.split
+    )
     torch.manual_seed(cfg.seed)  # weight initialisation
     model = build_model(cfg, splits.data_dim, splits.n_classes, splits.image_shape)
     check_data_range(cfg, splits, model)
