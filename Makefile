@@ -8,13 +8,18 @@ PY := $(VENV)/bin/python
 DATA ?= $(wildcard ../shared/data)
 DATA_ARG := $(if $(DATA),--data-dir $(DATA),)
 EPOCHS ?= 20
+# which torch pip installs: on Linux, PyPI's torch wheels are the CUDA builds (several GB with
+# their CUDA libraries); TORCH_INDEX=https://download.pytorch.org/whl/cpu takes the CPU build
+TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
+TORCH_PIP_ARGS := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),)
 
 .PHONY: demo test docs lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	# the CPU build of torch 2.13.0 where it is available; otherwise whatever pip finds for torch>=2.4
-	$(PY) -m pip install -q torch==2.13.0 || $(PY) -m pip install -q "torch>=2.4"
+	# $(TORCH) as pip finds it (see TORCH_INDEX above); otherwise any torch>=2.4
+	$(PY) -m pip install -q $(TORCH_PIP_ARGS) "$(TORCH)" || $(PY) -m pip install -q $(TORCH_PIP_ARGS) "torch>=2.4"
 	$(PY) -m pip install -q -e ".[test,docs]"
 	touch $@
 
