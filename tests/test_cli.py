@@ -17,6 +17,7 @@ import torch
 from safetensors.numpy import load_file
 
 from aae.cli import main
+from aae.data import array_split_rows
 from aae.errors import AAEError
 from conftest import TINY, make_tiny_images, train_args
 from test_data_formats import idx_bytes
@@ -197,7 +198,8 @@ def test_classifying_runs_report_test_error_and_classify(tiny_npz, tmp_path, pre
         assert (out / "figures" / f).stat().st_size > 500, f
     assert main(["classify", str(out), "--split", "test", "-o", str(tmp_path / "pred.npy")]) == 0
     pred = np.load(tmp_path / "pred.npy")
-    y_test = np.load(tiny_npz)["y"][-30:]
+    y = np.load(tiny_npz)["y"]
+    y_test = y[array_split_rows(len(y), 30)[2]]  # the test split's rows of the file, in its order
     assert pred.shape == (30,) and pred.dtype == np.int64 and set(pred) <= set(range(10))
     # the CLI's predictions are the ones summary.json's test_error was computed from
     assert abs(100 * float((pred != y_test).mean()) - summary["test_error"]) < 1e-9

@@ -5,7 +5,7 @@ import torch
 from torch.distributions import MultivariateNormal
 
 from aae.errors import AAEError
-from aae.metrics import choose_parzen_sigma, mean_and_sem, parzen_evaluate, parzen_log_prob
+from aae.metrics import block_mmd, choose_parzen_sigma, mean_and_sem, mmd, parzen_evaluate, parzen_log_prob
 
 
 def gen(seed=0):
@@ -86,3 +86,54 @@ def test_parzen_errors_are_clear(samples, x, sigmas, msg):
         parzen_log_prob(samples, x, sigmas)
     with pytest.raises(AAEError, match=msg):
         choose_parzen_sigma(samples, x, sigmas)
+
+
+def _mmd_reference(x: torch.Tensor, y: torch.Tensor, bandwidths) -> float:
+    """The unbiased MMD² written out in float64 over every pair, as a check on the chunked kernel sums."""
+    x, y = x.double(), y.double()
+
+    def k(a, b):
+        d2 = torch.cdist(a, b).pow(2)
+        return sum(torch.exp(-d2 / (2 * h * h)) for h in bandwidths)
+
+    n, m = len(x), len(y)
+    kxx, kyy = k(x, x).fill_diagonal_(0).sum() / (n * (n - 1)), k(y, y).fill_diagonal_(0).sum() / (m * (m - 1))
+    return float(kxx + kyy - 2 * k(x, y).mean())
+
+
+def test_mmd_matches_the_float64_statistic_over_every_pair():
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(700, 3, generator=g) * 1.2, torch.randn(500, 3, generator=g)
+    bw = (0.2, 0.5, 1.0, 2.0, 5.0)
+    assert mmd(x, y, bw, chunk=64) == pytest.approx(_mmd_reference(x, y, bw), rel=1e-4, abs=1e-7)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1.3])
+def test_block_mmd_agrees_with_the_full_statistic_within_its_standard_error(scale):
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(4000, 2, generator=g) * scale, torch.randn(4000, 2, generator=g)
+    bw = (0.2, 0.5, 1.0, 2.0, 5.0)
+    full = mmd(x, y, bw)
+    est, se = block_mmd(x, y, bw, 400, torch.Generator().manual_seed(2))
+    assert se is not None and 0 < se < 0.05
+    assert abs(est - full) < 4 * se
+    if scale > 1:
+        assert est > 5 * se  # a real mismatch stands out of the noise
+
+
+def test_block_mmd_standard_error_is_the_spread_of_its_estimates():
+    x = torch.randn(2000, 2, generator=torch.Generator().manual_seed(3)) * 1.1
+    bw = (0.5, 1.0, 2.0)
+    runs = [block_mmd(x, torch.randn(2000, 2, generator=torch.Generator().manual_seed(10 + s)), bw, 200,
+                      torch.Generator().manual_seed(s)) for s in range(20)]  # fmt: skip
+    spread = torch.tensor([e for e, _ in runs]).std()
+    mean_se = sum(se for _, se in runs) / len(runs)
+    assert 0.5 < float(spread) / mean_se < 2.0
+
+
+def test_block_mmd_of_one_block_is_the_full_statistic():
+    g = torch.Generator().manual_seed(4)
+    x, y = torch.randn(300, 2, generator=g), torch.randn(300, 2, generator=g)
+    assert block_mmd(x, y, (1.0,), 1000) == (mmd(x, y, (1.0,)), None)
+    with pytest.raises(AAEError, match="as many samples on each side, got 300 and 200"):
+        block_mmd(x, y[:200], (1.0,), 100)

@@ -56,7 +56,8 @@ def encode_split(run: Run, x: torch.Tensor, seed: int = 0) -> torch.Tensor:
 
 
 def code_metrics(run: Run, x: torch.Tensor, y: torch.Tensor, seed: int = 0) -> dict[str, float]:
-    """``recon_mse`` (per pixel), ``prior_mmd`` of the codes and, for label priors, ``label_match``
+    """``recon_mse`` (per pixel), ``prior_mmd`` of the codes (with ``prior_mmd_se``, its standard
+    error, where there are at least two blocks of codes) and, for label priors, ``label_match``
     on the images ``x`` ``(n, d)`` with labels ``y`` ``(n,)``; nothing for a model without codes."""
     model = run.model.eval()
     if not model.capabilities.codes:
@@ -65,7 +66,10 @@ def code_metrics(run: Run, x: torch.Tensor, y: torch.Tensor, seed: int = 0) -> d
     x = x.to(dev)
     codes = encode_split(run, x, seed)
     g = torch.Generator().manual_seed(seed + 1)
-    out = {"recon_mse": reconstruction_mse(model, x, y.to(dev)), "prior_mmd": prior_mmd(codes, model.prior, g)}
+    value, se = prior_mmd(codes, model.prior, g)
+    out = {"recon_mse": reconstruction_mse(model, x, y.to(dev)), "prior_mmd": value}
+    if se is not None:
+        out["prior_mmd_se"] = se
     if model.capabilities.label_prior:
         out["label_match"] = label_match_fraction(codes, y, model.prior)
     return out

@@ -55,7 +55,8 @@ METRIC_LABELS = {
 #: what each summary key means, with its unit
 SUMMARY_LABELS = {
     "recon_mse": "test reconstruction MSE (per pixel)",
-    "prior_mmd": "MMD² between test codes and prior samples",
+    "prior_mmd": "MMD² between test codes and prior samples (mean over blocks of 1,000)",
+    "prior_mmd_se": "standard error of that MMD² over its blocks",
     "label_match": "test codes in their label's component (fraction)",
     "test_error": "test classification error (%)",
     "val_error": "validation classification error (%)",
