@@ -12,8 +12,8 @@ A family's ``__init__.py`` imports nothing: a family's table is read by others (
 by ``dimred`` and ``classifier``, ``clustering`` by ``imsat`` and the categorical base), and
 importing ``aae.models.<family>.config`` must not drag in that family's model.
 
-:func:`build_model` builds the model a config names and :func:`check_config` checks a config
-against it before a run writes anything.
+:func:`check_config` is the one check of a config, made once per run before anything is
+written; :func:`build_model` builds the model a config names.
 """
 
 from __future__ import annotations
@@ -70,13 +70,13 @@ def model_class(name: str) -> type[Model]:
 
 
 def check_config(cfg: Config) -> Config:
-    """Every check of a config that needs no data: the values (:meth:`Config.validate`:
+    """The one check of a config, everything that needs no data: the values (:meth:`Config.validate`:
     the shared rules and each family's table's), the model name, the optimizers of its phases, the
     model's own requirements (``Model.check_config``) and the prior's parameters. Raises the first
     problem as one :class:`AAEError` (one ``error:`` line from the command line); returns ``cfg``.
 
-    What needs the data (sizes against the number of classes) is refused when the model is built,
-    still before a run writes anything.
+    ``train_run`` calls it once, before the data are loaded or any file is written; what needs the
+    data (sizes against the number of classes) is refused when the model is built, still before.
     """
     cfg.validate()
     cls = model_class(cfg.model)
@@ -89,9 +89,15 @@ def check_config(cfg: Config) -> Config:
     return cfg
 
 
-def build_model(cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None) -> Model:
-    """The model ``cfg.model`` for data of ``data_dim`` features (images of ``image_shape``, if any)."""
-    check_config(cfg)
+def build_model(
+    cfg: Config, data_dim: int, n_classes: int, image_shape: Sequence[int] | None = None, check: bool = True
+) -> Model:
+    """The model ``cfg.model`` for data of ``data_dim`` features (images of ``image_shape``, if any).
+
+    ``check=False`` skips :func:`check_config`, for a caller that has just made it (``train_run``).
+    """
+    if check:
+        check_config(cfg)
     return model_class(cfg.model).from_config(cfg, data_dim, n_classes, image_shape)
 
 
