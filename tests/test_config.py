@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from aae.config import Config, apply_overrides, from_dict, load_config_file
+from aae.config import Config, apply_overrides, from_dict, load_config_file, save_config
 from aae.errors import AAEError
 from aae.presets import PRESETS, get_preset
 
@@ -66,6 +66,17 @@ def test_round_trip_through_dict():
     for name in PRESETS:
         cfg = get_preset(name)
         assert from_dict(Config, cfg.to_dict()) == cfg
+
+
+def test_every_preset_round_trips_through_json_and_toml_files(tmp_path):
+    """The families' tables ([wae], [semisupervised], ...) are written and read back as top-level tables."""
+    from aae.sweep.toml import write_config_toml
+
+    for name in PRESETS:
+        cfg = get_preset(name)
+        save_config(cfg, tmp_path / "c.json")
+        write_config_toml(cfg, tmp_path / "c.toml")
+        assert load_config_file(tmp_path / "c.json") == cfg == load_config_file(tmp_path / "c.toml"), name
 
 
 def test_unknown_preset():
