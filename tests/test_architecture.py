@@ -61,6 +61,14 @@ def test_no_import_cycles():
     assert find_cycle(import_graph()) is None
 
 
+def test_the_config_package_imports_no_model():
+    """aae.config knows the model families only through the registry that aae.models fills
+    (FAMILY_TABLES): adding a family edits no file of aae.config."""
+    graph = import_graph()
+    config = [m for m in graph if m == "aae.config" or m.startswith("aae.config.")]
+    assert config and not [(m, t) for m in config for t in graph[m] if t.startswith("aae.models")]
+
+
 def test_the_cycle_finder_finds_cycles():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from aae.config import Config, apply_overrides, from_dict, load_config_file
+from aae.config import Config, apply_overrides, from_dict, load_config_file, save_config
 from aae.errors import AAEError
 from aae.presets import PRESETS, get_preset
 
@@ -68,6 +68,17 @@ def test_round_trip_through_dict():
         assert from_dict(Config, cfg.to_dict()) == cfg
 
 
+def test_every_preset_round_trips_through_json_and_toml_files(tmp_path):
+    """The families' tables ([wae], [semisupervised], ...) are written and read back as top-level tables."""
+    from aae.sweep.toml import write_config_toml
+
+    for name in PRESETS:
+        cfg = get_preset(name)
+        save_config(cfg, tmp_path / "c.json")
+        write_config_toml(cfg, tmp_path / "c.toml")
+        assert load_config_file(tmp_path / "c.json") == cfg == load_config_file(tmp_path / "c.toml"), name
+
+
 def test_unknown_preset():
     with pytest.raises(AAEError, match="unknown preset 'mnist-gauss'"):
         get_preset("mnist-gauss")
@@ -79,7 +90,8 @@ def test_an_unknown_set_key_is_answered_with_the_nearest_known_keys():
         apply_overrides(cfg, ["lr=1e-3"])
     with pytest.raises(AAEError, match=r"did you mean epochs\?"):
         apply_overrides(cfg, ["epoch=3"])
-    with pytest.raises(AAEError, match=r"did you mean semisupervised\.vat_eps, clustering\.vat_eps\?"):
+    # the families' tables come in the registry's order, alphabetical by family
+    with pytest.raises(AAEError, match=r"did you mean clustering\.vat_eps, semisupervised\.vat_eps\?"):
         apply_overrides(cfg, ["vat_eps=1"])
     with pytest.raises(AAEError, match=r"'network.hiden'.*did you mean network\.hidden"):
         apply_overrides(cfg, ["network.hiden=[3]"])

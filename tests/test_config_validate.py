@@ -108,10 +108,14 @@ def tiny_run(npz, out, *sets: str) -> list[str]:
     return args
 
 
-def test_the_command_trains_when_the_values_are_valid(tiny_npz, tmp_path, capsys):
-    """The control for the test below: the same command writes a run, so a refusal there is the check's."""
+def test_the_command_trains_when_the_values_are_valid(tiny_npz, tmp_path, capsys, monkeypatch):
+    """The control for the test below: the same command writes a run, so a refusal there is the check's.
+    The config is checked once in the run (train_run, before the data; building the model does not again)."""
+    checks, validate = [], Config.validate
+    monkeypatch.setattr(Config, "validate", lambda cfg: checks.append(cfg.name) or validate(cfg))
     assert main(tiny_run(tiny_npz, tmp_path / "out")) == 0
     assert (tmp_path / "out" / "summary.json").is_file()
+    assert checks == ["mnist-gaussian-2d"]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

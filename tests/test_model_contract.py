@@ -1,25 +1,31 @@
-"""Every registered model keeps the contract of aae.models.base: declared phases, metrics and capabilities hold."""
+"""Every registered model keeps the contract of aae.models.base: declared phases, metrics and capabilities
+hold; every family keeps the layout: its models and its table in its own folder."""
+
+import dataclasses
+import importlib
+import importlib.util
+import pkgutil
+from pathlib import Path
 
 import pytest
 import torch
 
-from aae.config import Config, NetworkConfig, OptimConfig
+import aae.models
+from aae.config import FAMILY_TABLES, Config, FamilyTable
 from aae.errors import AAEError
 from aae.models import MODELS, build_model, check_config, model_class
+from aae.presets import PRESETS
 from aae.training import make_optimizer
 
 D, K = 20, 4  # data features, classes
 
 
 def tiny(model: str) -> Config:
-    cfg = Config(model=model, network=NetworkConfig(code_dim=2, hidden=[16], disc_hidden=[8]))
-    if model == "vae":
-        cfg.network.encoder = "gaussian"
-    if model in ("clustering", "dimred-clustering", "imsat"):
-        cfg.network.n_clusters = 5
-    if model == "imsat":
-        cfg.clustering.balance_weight = cfg.clustering.vat_weight = 1.0
-        cfg.optim["cluster"] = OptimConfig("adam", 0.002)
+    """The first preset of ``model``, its networks made small enough for a unit test: the preset
+    says what the model needs (encoder, clusters, its phases' optimizers), so a new family needs
+    nothing here."""
+    cfg = next(c for c in (p.make() for p in PRESETS.values()) if c.model == model)
+    cfg.network.hidden, cfg.network.disc_hidden = [16], [8]
     return cfg
 
 
@@ -49,10 +55,11 @@ def test_declared_phases_and_metrics_hold(name):
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_capabilities_match_the_methods(name):
     torch.manual_seed(0)
-    model = build_model(tiny(name), D, K).eval()
-    can, x = model.capabilities, torch.rand(5, D)
+    cfg = tiny(name)
+    model = build_model(cfg, D, K).eval()
+    can, x, z = model.capabilities, torch.rand(5, D), torch.zeros(2, cfg.network.code_dim)
     if can.codes:
-        assert model.encode(x).shape == (5, 2)
+        assert model.encode(x).shape == (5, cfg.network.code_dim)
         assert model.reconstruct(x, torch.tensor([0, 1, 2, 3, 0])).shape == (5, D)
         assert model.sample(3, torch.Generator().manual_seed(0)).shape == (3, D)
     else:  # a component alone: it says so, rather than failing inside PyTorch
@@ -67,10 +74,10 @@ def test_capabilities_match_the_methods(name):
             model.predict_proba(x)
     assert not (can.classes and can.clusters)
     if can.label_decoder:
-        assert model.decode(torch.zeros(2, 2), torch.tensor([0, 1])).shape == (2, D)
+        assert model.decode(z, torch.tensor([0, 1])).shape == (2, D)
         assert model.sample_classes >= K
     if can.code_decoder:
-        assert model.decode(torch.zeros(2, 2)).shape == (2, D)
+        assert model.decode(z).shape == (2, D)
     if can.heads:
         assert model.heads().shape == (model.sample_classes, D)
     if can.representation:
@@ -89,17 +96,70 @@ def test_registry_refuses_unknown_models_and_missing_optimizers():
         check_config(cfg)
 
 
+def families() -> list[str]:
+    """The model families: the packages of aae.models (its modules are parts they share)."""
+    return sorted(m.name for m in pkgutil.iter_modules(aae.models.__path__) if m.ispkg)
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_every_variant_is_a_file_a_preset_and_a_test(name):
-    """A model variant is one module of aae.models (or a folder ``aae.models.<family>`` with its
-    ``model`` module), at least one preset and its own test file."""
-    from pathlib import Path
-
-    from aae.presets import PRESETS
-
+def test_every_model_is_in_its_family_folder_with_a_preset_and_a_test(name):
+    """A model lives in ``aae/models/<family>/model.py``, which declares it in ``MODELS``; it has at
+    least one preset, and its family its own test file."""
     module = model_class(name).__module__
-    assert module.startswith("aae.models.") and (module.count(".") == 2 or module.endswith(".model")), module
+    family = module.split(".")[2]
+    assert module == f"aae.models.{family}.model", module
+    assert family in families()
+    assert importlib.import_module(module).MODELS[name] is model_class(name)
     assert any(p.make().model == name for p in PRESETS.values())
-    family = module.removesuffix(".model").split(".")[2]
     test_file = Path(__file__).parent / f"test_model_{family}.py"
     assert test_file.is_file(), test_file
+
+
+@pytest.mark.parametrize("family", families())
+def test_a_family_table_is_declared_in_the_family_config_module(family):
+    """A family's own settings, if it has any, are the dataclass ``TABLE`` of
+    ``aae.models.<family>.config``, registered as ``cfg.<family>`` with its defaults and its rules:
+    no file outside the family's folder lists them."""
+    has_config = importlib.util.find_spec(f"aae.models.{family}.config") is not None
+    assert (family in FAMILY_TABLES) == has_config
+    assert importlib.import_module(f"aae.models.{family}.model").MODELS  # every family has models
+    if not has_config:
+        return
+    table = FAMILY_TABLES[family]
+    assert table is importlib.import_module(f"aae.models.{family}.config").TABLE
+    assert table.__module__ == f"aae.models.{family}.config"
+    assert dataclasses.is_dataclass(table) and issubclass(table, FamilyTable)
+    cfg = Config()
+    assert getattr(cfg, family) == table() and cfg.families[family] is getattr(cfg, family)
+    keys = {f.name for f in dataclasses.fields(table)}
+    for key, value, rule in table().rules(cfg):  # its rules name its own keys, and its defaults pass them
+        assert key in keys and rule(value) is None, (key, value)
+
+
+def test_a_config_holds_the_shared_tables_and_every_family_table():
+    shared = {f.name for f in dataclasses.fields(Config)} - {"families"}
+    assert set(Config().to_dict()) == shared | set(FAMILY_TABLES)
+    assert not shared & set(FAMILY_TABLES)
+    assert set(FAMILY_TABLES) <= set(families())
+
+
+def test_a_family_table_is_set_and_read_as_an_attribute():
+    cfg = Config()
+    table = type(cfg.wae)(weight=3.0)
+    cfg.wae = table
+    assert cfg.wae is table and cfg.families["wae"] is table and cfg.to_dict()["wae"]["weight"] == 3.0
+    assert Config(families={"wae": table}).wae is table
+    with pytest.raises(AAEError, match=r"unknown model family table\(s\) \['nope'\]"):
+        Config(families={"nope": table})
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        cfg.nope  # noqa: B018
+
+
+def test_the_families_tables_are_importable_from_aae_config_as_before():
+    from aae.config import ClusteringConfig, DimredConfig, SemiSupervisedConfig, WAEConfig
+
+    assert SemiSupervisedConfig is FAMILY_TABLES["semisupervised"] and WAEConfig is FAMILY_TABLES["wae"]
+    assert ClusteringConfig.__module__ == "aae.models.clustering.config"
+    assert DimredConfig.__module__ == "aae.models.dimred.config"
+    with pytest.raises(ImportError):
+        from aae.config import NoSuchConfig  # noqa: F401

@@ -63,7 +63,7 @@ def test_dimred_identity_heads_are_fixed_and_drawn_on_a_circle():
 
 @pytest.mark.parametrize("k,dim", [(20, 2), (10, 10), (3, 1), (2, 5)])
 def test_learned_heads_start_apart(k, dim):
-    from aae.models.dimred import spread_heads
+    from aae.models.dimred.model import spread_heads
 
     heads = spread_heads(k, dim, 9.0)
     assert heads.shape == (k, dim)

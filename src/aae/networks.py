@@ -25,14 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aae.config import ARCHS, ENCODER_KINDS
+from aae.config import ARCHS, ENCODER_KINDS, STANDARDIZE_NEEDS_LINEAR
 from aae.data.standardizer import standardize, unstandardize
 from aae.errors import AAEError
-
-STANDARDIZE_NEEDS_LINEAR = (
-    "data.standardize=true needs a linear decoder output (--set network.output=linear): the decoder "
-    "predicts standardized values, which a sigmoid cannot reach"
-)
 
 
 def mlp(

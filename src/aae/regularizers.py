@@ -19,7 +19,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aae.config import MMD_KERNELS
 from aae.errors import AAEError
 from aae.networks import Discriminator
 from aae.priors import Prior, single_gaussian
@@ -101,6 +100,8 @@ class AdversarialRegularizer(nn.Module):
 # decoder together in one phase. Both follow one contract: ``penalty(z, mu, logvar,
 # generator)`` returns the unweighted penalty (a scalar) and ``weight`` multiplies it.
 
+#: the kernels of the MMD: inverse multiquadratics | Gaussian (the WAE paper's two)
+MMD_KERNELS = ("imq", "rbf")
 #: kernel scale factors s of the WAE paper: C = 2·d·σ²·s
 DEFAULT_MMD_SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 

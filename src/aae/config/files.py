@@ -11,7 +11,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from aae.config.schema import Config, OptimConfig, default_optimizers
+from aae.config.schema import FAMILY_TABLES, Config, OptimConfig, default_optimizers
 from aae.errors import AAEError
 
 # ---------------------------------------------------------------- reading and writing
@@ -125,22 +125,35 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     return value
 
 
+def _refuse_unknown(d: dict[str, Any], names: set[str], prefix: str) -> None:
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise AAEError(
+            f"unknown config key(s) {[prefix + k for k in unknown]}; known: {sorted(prefix + n for n in names)}"
+        )
+
+
 def from_dict(cls: type, d: dict[str, Any], prefix: str = "") -> Any:
     """Build dataclass ``cls`` from a nested dict, refusing unknown keys and wrong types.
 
     A whole :class:`Config` is first brought to today's layout (:func:`upgrade`).
     """
     if cls is Config and not prefix:
-        d = upgrade(d)
+        return _config_from_dict(upgrade(d))
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(d) - names)
-    if unknown:
-        raise AAEError(
-            f"unknown config key(s) {[prefix + k for k in unknown]}; known: {sorted(prefix + n for n in names)}"
-        )
-    kwargs = {k: _coerce(v, hints[k], prefix + k) for k, v in d.items()}
-    return cls(**kwargs)
+    _refuse_unknown(d, {f.name for f in dataclasses.fields(cls)}, prefix)
+    return cls(**{k: _coerce(v, hints[k], prefix + k) for k, v in d.items()})
+
+
+def _config_from_dict(d: dict[str, Any]) -> Config:
+    """A :class:`Config` from a dict in today's layout: its top-level tables named after a model
+    family (``[wae]``, ...) are that family's registered table and go to ``Config.families``."""
+    hints = typing.get_type_hints(Config)
+    shared = {f.name for f in dataclasses.fields(Config)} - {"families"}
+    _refuse_unknown(d, shared | set(FAMILY_TABLES), "")
+    values = {k: _coerce(v, FAMILY_TABLES.get(k) or hints[k], k) for k, v in d.items()}
+    families = {k: values.pop(k) for k in list(values) if k in FAMILY_TABLES}
+    return Config(**values, families=families)
 
 
 def parse_value(text: str) -> Any:

@@ -1,4 +1,4 @@
-"""The config dataclasses: :class:`Config` and its tables."""
+"""The config dataclasses: :class:`Config`, its shared tables, and the registry of the model families' tables."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from aae.config.checks import rules
+from aae.config.checks import Rule, conflict, rules
 from aae.errors import AAEError
 
 
@@ -102,110 +102,34 @@ class DataConfig:
         return seed if self.label_seed < 0 else self.label_seed
 
 
-@dataclass
-class AAEConfig:
-    """Model ``aae``: label-informed regularization (paper §2.3)."""
+class FamilyTable:
+    """Base of a model family's table: a dataclass in ``aae/models/<family>/config.py`` that holds
+    the settings only that family's models read (``cfg.<family>``, ``[<family>]`` in a file), their
+    defaults, and :meth:`rules`, the allowed values. ``aae.models`` registers it in
+    :data:`FAMILY_TABLES` when it finds the family."""
 
-    use_labels: bool = False  # the discriminator also sees a one-hot label (-1: an extra "no label" input)
-    label_weight: float = 1.0  # weight of a labeled example in the adversarial losses
-
-
-@dataclass
-class WAEConfig:
-    """Model ``wae`` (WAE-MMD): reconstruction + ``weight`` · MMD²(q(z), p(z))."""
-
-    weight: float = 10.0  # λ
-    kernel: str = "imq"  # imq (inverse multiquadratics) | rbf (Gaussian)
-    scales: list[float] = field(default_factory=lambda: [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0])  # C = 2·d·σ²·s
-    closed_form: bool = False  # rbf + Gaussian / mixture prior: exact prior-side kernel expectations
+    def rules(self, cfg: Config) -> list[tuple[str, Any, Rule]]:
+        """(key within the table, value, rule) for each setting; ``cfg`` is the whole config, for the
+        rules that read a key of another table. Default: none."""
+        return []
 
 
-@dataclass
-class VAEConfig:
-    """Model ``vae``: reconstruction + ``kl_weight`` · KL(q(z|x) || p(z)); needs a Gaussian encoder."""
-
-    kl_weight: float = 1.0  # 1: the ELBO
-
-
-@dataclass
-class SupervisedConfig:
-    """Model ``supervised`` (style and content, paper §4)."""
-
-    # the style discriminator also sees each example's one-hot label, so the style's prior is
-    # matched within every class (q(z|y) = p(z)) and z cannot carry the class: the decoder has to
-    # take it from the label (off: the paper's model, which matches only q(z) as a whole)
-    label_discriminator: bool = False
-
-
-@dataclass
-class SemiSupervisedConfig:
-    """Models ``semisupervised`` and ``dimred``: what the classification phase does besides the
-    paper's cross-entropy on labeled examples (all off by default: the paper's model)."""
-
-    labeled_bn_stats: bool = True  # the labeled mini-batch updates batch norm's running statistics
-    labeled_recon: float = 0.0  # weight of reconstructing labeled images from their true one-hot label
-    vat_weight: float = 0.0  # weight of virtual adversarial training on the unlabeled mini-batch
-    vat_eps: float = 2.0  # L2 norm of the adversarial perturbation, in data units
-    # finite-difference step of VAT's power iteration, L2 norm in data units; 1e-6 (the VAT paper's,
-    # on zero-mean data) is mostly rounded away in float32 on pixels in [0, 1]
-    vat_xi: float = 1e-3
-    entmin_weight: float = 0.0  # weight of the entropy of q(y|x) on the unlabeled mini-batch
-    # the labeled cross-entropy's target puts this much probability evenly on every class (Szegedy
-    # et al. 2016), so no labeled image, however atypical, is learned with full confidence
-    label_smoothing: float = 0.0
-    # mixup (Zhang et al. 2018) on the labeled batch: α of the Beta(α, α) weight that mixes each
-    # labeled image, and its one-hot target, with another of the batch (0: off; 1: a uniform weight)
-    labeled_mixup: float = 0.0
-    # m softmax units per class (y has K = m × classes categories, class c owns units c·m .. c·m + m − 1;
-    # q(class|x) is the sum over its units): a class can hold several modes of its own, so two
-    # similar classes need not share one unit's prior mass
-    categories_per_class: int = 1
-    # weight of the mean-teacher consistency (Tarvainen & Valpola 2017): the squared distance
-    # between q(y|x) and the weight average's (``ema``, needed) on the unlabeled mini-batch
-    teacher_weight: float = 0.0
-    # epochs over which that weight rises from exp(−5) of itself to all of it, as exp(−5 (1 − t)²)
-    # (Tarvainen & Valpola's ramp-up): the early weight average is no teacher yet (0: constant)
-    teacher_rampup: float = 0.0
-
-
-@dataclass
-class ClusteringConfig:
-    """Models with a categorical code y (clustering above all): batch-level terms added to the
-    encoder's adversarial cost, against clusters falling out of use (all off by default)."""
-
-    balance_weight: float = 0.0  # × (log K − entropy of the batch-mean q(y|x)): keeps every cluster in use
-    sharpness_weight: float = 0.0  # × mean entropy of q(y|x): confident assignments
-    # × KL(q(y|x) || q(y|x + r_adv)), virtual adversarial training (IMSAT's smoothness): a sample
-    # and its small perturbations belong to the same cluster
-    vat_weight: float = 0.0
-    vat_eps: float = 1.0  # L2 norm of the adversarial perturbation, in data units
-    # 0: vat_eps is the norm; k > 0: each example's norm is vat_eps × its distance to its k-th nearest
-    # training example (IMSAT: k = 10, vat_eps = 0.25), so dense regions get small perturbations
-    vat_neighbour: int = 0
-    # finite-difference step of the power iteration, L2 norm in data units: where it starts from x.
-    # IMSAT's reference uses 10 on pixels in [-1, 1] (5 in [0, 1] units), far from x, so that the
-    # direction found is that of the largest change at the scale of the perturbation itself
-    vat_xi: float = 1e-3
-
-
-@dataclass
-class DimredConfig:
-    """Models ``dimred`` and ``dimred-clustering`` (paper §7): representation W_C·y + z."""
-
-    heads: str = "learned"  # learned | identity
-    head_scale: float = 10.0  # identity heads: W_C = head_scale·I (needs code_dim = number of clusters)
-    head_margin: float = 6.0  # learned heads: penalty on pairwise head distances below this threshold η
-    head_weight: float = 1.0  # weight of that penalty in the reconstruction phase
+#: family name -> the dataclass of its table (``cfg.<name>``), for the families that have settings;
+#: filled by ``aae.models`` (the package ``aae`` imports it, so it is full once ``aae`` is imported)
+FAMILY_TABLES: dict[str, type[FamilyTable]] = {}
 
 
 @dataclass
 class Config:
-    """Everything that defines a training run."""
+    """Everything that defines a training run.
+
+    The settings every run has are fields; the settings of one model family each are its table, in
+    ``families`` and read as attributes: ``cfg.wae`` is ``cfg.families["wae"]``. Every registered
+    family's table is there (at its defaults where not given), whichever model the run trains.
+    """
 
     name: str = "custom"
-    # aae | autoencoder | wae | vae | supervised | semisupervised | clustering | dimred | dimred-clustering
-    # | classifier | imsat (the components alone: q(y|x) with no decoder or prior)
-    model: str = "aae"
+    model: str = "aae"  # a name of aae.models.MODELS: the models of the families under aae/models/
     data: DataConfig = field(default_factory=DataConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     prior: dict[str, Any] = field(default_factory=lambda: {"name": "gaussian", "std": 1.0})
@@ -225,20 +149,38 @@ class Config:
     checkpoint_minutes: float = 5.0  # also write the training state every so many minutes of training (0: off)
     on_nan: str = "stop"  # stop | rollback (reload the last checkpoint, halve every learning rate)
     ema: float = 0.0  # > 0: also evaluate an exponential moving average of the weights with this decay per step
-    # settings of one model family each
-    aae: AAEConfig = field(default_factory=AAEConfig)
-    wae: WAEConfig = field(default_factory=WAEConfig)
-    vae: VAEConfig = field(default_factory=VAEConfig)
-    supervised: SupervisedConfig = field(default_factory=SupervisedConfig)
-    semisupervised: SemiSupervisedConfig = field(default_factory=SemiSupervisedConfig)
-    clustering: ClusteringConfig = field(default_factory=ClusteringConfig)
-    dimred: DimredConfig = field(default_factory=DimredConfig)
+    # the model families' tables by family name, in FAMILY_TABLES' order (saved as top-level tables)
+    families: dict[str, FamilyTable] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.families) - set(FAMILY_TABLES))
+        if unknown:
+            raise AAEError(f"unknown model family table(s) {unknown}; known: {sorted(FAMILY_TABLES)}")
+        self.families = {f: self.families[f] if f in self.families else t() for f, t in FAMILY_TABLES.items()}
+
+    def __getattr__(self, name: str) -> Any:
+        # called only when no field has the name: cfg.wae is the wae family's table
+        families = self.__dict__.get("families", {})
+        if name in families:
+            return families[name]
+        raise AttributeError(f"'Config' object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in FAMILY_TABLES:  # cfg.wae = WAEConfig(...) replaces the table
+            self.families[name] = value
+        else:
+            super().__setattr__(name, value)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Plain data, the families' tables at the top level (``{"wae": {...}, ...}``) as in a file."""
+        d = dataclasses.asdict(self)
+        d.update(d.pop("families"))
+        return d
 
     def validate(self) -> Config:
-        """Check every value (ranges and choices); raise :class:`AAEError` naming the first bad one.
+        """Check every value (ranges and choices: the shared rules of ``checks`` and each family
+        table's own) and the settings that do not go together; raise :class:`AAEError` naming the
+        first bad one.
 
         What needs the model registry, the prior or the data (a model name, prior parameters,
         sizes against the number of classes) is checked by ``aae.models.check_config`` and
@@ -248,4 +190,7 @@ class Config:
             problem = rule(value)
             if problem:
                 raise AAEError(f"config key {key!r}: {value!r} {problem}")
+        problem = conflict(self)
+        if problem:
+            raise AAEError(problem)
         return self

@@ -225,7 +225,47 @@ class PredictorModel(Model):
         raise self._no_codes()
 
 
+class LabelDecoderModel(Model):
+    """Models whose decoder draws a class / cluster: sampling by label and the style grid of Fig. 7a.
+
+    Subclasses set ``n_classes`` and implement ``decode(z, labels)``.
+    """
+
+    n_classes: int
+
+    @property
+    def sample_classes(self) -> int:
+        return self.n_classes
+
+    @torch.no_grad()
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``n`` images ``(n, d)`` of classes ``labels`` (drawn uniformly when None) in prior styles."""
+        z = self.prior.sample(n, generator).to(self.device)
+        if labels is None:
+            labels = torch.randint(0, self.n_classes, (n,), generator=generator)
+        return self.decode(z, labels)
+
+
 # ---------------------------------------------------------------- pieces the models share
+
+
+def check_class_labels(y: torch.Tensor, n_classes: int, what: str) -> None:
+    """Labels must be -1 (unlabeled) or in 0..n_classes-1."""
+    bad = (y < -1) | (y >= n_classes)
+    if bool(bad.any()):
+        raise AAEError(f"{what}: label {int(y[bad][0])} is outside 0..{n_classes - 1} (-1 marks an unlabeled example)")
+
+
+def check_every_class_labeled(y: torch.Tensor, n_classes: int, what: str) -> None:
+    """Labels ``y`` ``(n,)`` in range (:func:`check_class_labels`) with at least one labeled
+    example of every class: a classifier could never learn a class it is never shown."""
+    check_class_labels(y, n_classes, what)
+    counts = torch.bincount(y[y >= 0].cpu(), minlength=n_classes)
+    missing = (counts == 0).nonzero().squeeze(1).tolist()
+    if missing:
+        raise AAEError(f"class(es) {missing} have no labeled training example; the classifier could never learn them")
 
 
 def reconstruction_loss(decoder: Decoder, z: torch.Tensor, x: torch.Tensor, kind: str) -> torch.Tensor:

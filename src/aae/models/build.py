@@ -1,4 +1,4 @@
-"""Building blocks every model builder uses: the prior, the encoder / decoder pair, the checks."""
+"""Building blocks every model builder uses: the prior, the encoder / decoder pair, the initialisation."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from torch import nn
 
 from aae.config import Config
 from aae.errors import AAEError
-from aae.networks import STANDARDIZE_NEEDS_LINEAR, Decoder, Encoder, init_normal_
+from aae.networks import Decoder, Encoder, init_normal_
 from aae.priors import Prior, make_prior
 
 
@@ -61,19 +61,6 @@ def build_decoder(cfg: Config, decoder_in: int, data_dim: int, image_shape: Sequ
         decoder_in, data_dim, list(reversed(net.hidden)), net.output, batchnorm=net.batchnorm,
         dropout=net.decoder_dropout, **arch,
     )  # fmt: skip
-
-
-def check_standardize(cfg: Config) -> None:
-    """``data.standardize`` needs a linear decoder and a squared or absolute error cost."""
-    if not cfg.data.standardize:
-        return
-    if cfg.network.output != "linear":
-        raise AAEError(STANDARDIZE_NEEDS_LINEAR)
-    if cfg.recon_loss == "bce":
-        raise AAEError(
-            "data.standardize=true and recon_loss='bce' do not go together: binary cross-entropy needs "
-            "targets in [0, 1]; use recon_loss='mse' (or 'l1')"
-        )
 
 
 def initialized(model: nn.Module, cfg: Config) -> nn.Module:

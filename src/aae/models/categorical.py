@@ -2,7 +2,7 @@
 
 The encoder q(y, z | x) has a softmax head y and a style head z; one discriminator imposes a
 categorical distribution on y, another the style prior on z; the decoder reconstructs from
-[y, z] (or from W_C·y + z, :mod:`aae.models.dimred`). With ``classify`` a fourth phase trains
+[y, z] (or from W_C·y + z, :mod:`aae.models.dimred.model`). With ``classify`` a fourth phase trains
 q(y|x) by cross-entropy on a labeled mini-batch (semi-supervised); without, y holds K
 unsupervised clusters.
 """
@@ -17,13 +17,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aae.config import ClusteringConfig, Config, SemiSupervisedConfig
+from aae.config import Config
 from aae.errors import AAEError
 from aae.models.base import (
     ADVERSARIAL_METRICS,
     Amp,
     Capabilities,
+    LabelDecoderModel,
     adversarial_phases,
+    check_every_class_labeled,
     reconstruction_loss,
     reconstruction_phase,
 )
@@ -37,7 +39,8 @@ from aae.models.classifier_terms import (
     sigmoid_rampup,
     vat_loss,
 )
-from aae.models.supervised import LabelDecoderModel, check_every_class_labeled
+from aae.models.clustering.config import ClusteringConfig
+from aae.models.semisupervised.config import SemiSupervisedConfig
 from aae.networks import CategoricalEncoder, Decoder
 from aae.priors import Categorical
 from aae.regularizers import AdversarialRegularizer

@@ -6,7 +6,7 @@ from contextlib import nullcontext
 from typing import ClassVar
 
 from aae.config import Config
-from aae.models.autoencoder import Autoencoder
+from aae.models.autoencoder.model import Autoencoder
 from aae.models.base import Amp, reconstruction_loss, reconstruction_phase
 from aae.networks import Decoder, Encoder
 from aae.priors import Prior

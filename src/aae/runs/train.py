@@ -99,7 +99,7 @@ def _train(
         d.dataset, data_dir, d.validation, d.n_labeled, d.labels_drawn_by(cfg.seed), fold=d.fold, split=d.split
     )
     torch.manual_seed(cfg.seed)  # weight initialisation
-    model = build_model(cfg, splits.data_dim, splits.n_classes, splits.image_shape)
+    model = build_model(cfg, splits.data_dim, splits.n_classes, splits.image_shape, check=False)  # checked above
     check_data_range(cfg, splits, model)
     if cfg.data.standardize:
         # per-pixel statistics of the training split only, stored in the model's buffers (and so

@@ -20,10 +20,13 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import nn
 
-from aae.config import ClusteringConfig, Config, DimredConfig, NetworkConfig, OptimConfig, SemiSupervisedConfig
+from aae.config import Config, NetworkConfig, OptimConfig
 from aae.data import kth_neighbour_distance
 from aae.hardware import resolve_device
 from aae.models import build_model
+from aae.models.clustering.config import ClusteringConfig
+from aae.models.dimred.config import DimredConfig
+from aae.models.semisupervised.config import SemiSupervisedConfig
 from aae.priors import Prior
 from aae.sklearn._checks import (
     FLOATS,
@@ -203,9 +206,11 @@ class AAEMixin:
             seed=seed,
             device=self.device,
             precision=self.precision,
-            dimred=dimred,
-            clustering=clustering or ClusteringConfig(),
-            semisupervised=semisupervised or SemiSupervisedConfig(),
+            families={
+                "dimred": dimred,
+                "clustering": clustering or ClusteringConfig(),
+                "semisupervised": semisupervised or SemiSupervisedConfig(),
+            },
         )
 
     def _fit_model(

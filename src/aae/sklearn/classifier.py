@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from aae.config import SemiSupervisedConfig
+from aae.models.semisupervised.config import SemiSupervisedConfig
 from aae.sklearn._base import STYLE_DIM_DOC, BalanceMixin, CategoricalMixin, SmoothnessMixin
 from aae.sklearn._checks import at_least, encode_targets, seed_from
 from aae.sklearn._params import estimator, param

@@ -1,7 +1,3 @@
-"""Model family ``classifier``: a plain classifier q(y|x) trained with cross-entropy on the labeled
+"""Family ``classifier``: a plain classifier q(y|x) trained with cross-entropy on the labeled
 examples and virtual adversarial training on the unlabeled ones (``semisupervised.vat_*``): the
-VAT component of the semi-supervised AAE, alone, as its baseline."""
-
-from aae.models.classifier.model import VATClassifier
-
-__all__ = ["VATClassifier"]
+VAT component of the semi-supervised AAE, alone, as its baseline. No table of its own."""

@@ -16,12 +16,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aae.config import Config, SemiSupervisedConfig
+from aae.config import Config
 from aae.errors import AAEError
-from aae.models.base import Amp, Capabilities, PredictorModel
+from aae.models.base import Amp, Capabilities, PredictorModel, check_every_class_labeled
 from aae.models.build import initialized
 from aae.models.classifier_terms import frozen_batchnorm_stats, mean_entropy, no_dropout, vat_loss
-from aae.models.supervised import check_every_class_labeled
+from aae.models.semisupervised.config import SemiSupervisedConfig
 from aae.networks import corrupt, mlp
 
 CLASSIFIER_METRICS = {"classify_loss": "classify", "classify_acc": "classify", "vat_loss": "classify",
@@ -124,3 +124,7 @@ class VATClassifier(PredictorModel):
         optimizers["classify"].step()
         out = {k: v.detach() for k, v in out.items()}
         return {"classify_loss": ce.detach(), "classify_acc": (logits_l.detach().argmax(1) == yl).float().mean(), **out}
+
+
+#: this family's models by Config.model name (aae.models registers them)
+MODELS = {"classifier": VATClassifier}

@@ -1,7 +1,3 @@
-"""Model family ``imsat``: IMSAT (Hu et al. 2017) alone, a network q(y|x) over ``network.n_clusters``
+"""Family ``imsat``: IMSAT (Hu et al. 2017) alone, a network q(y|x) over ``network.n_clusters``
 clusters trained with VAT and the batch terms of ``clustering``: the clustering AAE's extra terms
-without the autoencoder, as their baseline."""
-
-from aae.models.imsat.model import IMSAT
-
-__all__ = ["IMSAT"]
+without the autoencoder, as their baseline. No table of its own."""

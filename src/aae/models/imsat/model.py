@@ -16,13 +16,14 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from aae.config import ClusteringConfig, Config
+from aae.config import Config
 from aae.errors import AAEError
 from aae.models.base import Amp, Capabilities, PredictorModel
 from aae.models.build import initialized
 from aae.models.categorical import n_clusters
 from aae.models.classifier.model import ClassifierNet
 from aae.models.classifier_terms import balance_cost, frozen_batchnorm_stats, no_dropout, vat_loss
+from aae.models.clustering.config import ClusteringConfig
 
 IMSAT_METRICS = {"imsat_loss": "cluster", "balance_loss": "cluster", "cluster_vat_loss": "cluster",
                  "cluster_entropy": "cluster", "marginal_entropy": "cluster"}  # fmt: skip
@@ -91,3 +92,7 @@ class IMSAT(PredictorModel):
             out["cluster_entropy"] = -(q.detach() * log_q).sum(1).mean()
             out["marginal_entropy"] = -(mean * torch.log(mean.clamp_min(1e-12))).sum()
         return {"imsat_loss": loss.detach(), **out}
+
+
+#: this family's models by Config.model name (aae.models registers them)
+MODELS = {"imsat": IMSAT}

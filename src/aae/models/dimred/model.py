@@ -178,3 +178,7 @@ def initial_heads(cfg: Config, k: int) -> tuple[torch.Tensor, bool]:
             raise AAEError(f"dimred.heads='identity' needs network.code_dim equal to the {k} clusters, got {code_dim}")
         return d.head_scale * torch.eye(k), False
     return spread_heads(k, code_dim, 1.5 * d.head_margin), True
+
+
+#: this family's models by Config.model name (aae.models registers them)
+MODELS = {"dimred": DimensionalityReductionAAE, "dimred-clustering": DimredClusteringAAE}

@@ -26,3 +26,7 @@ class VariationalAutoencoder(PenaltyAutoencoder):
     @classmethod
     def make_regularizer(cls, cfg: Config, prior: Prior) -> KLRegularizer:
         return KLRegularizer(prior, cfg.network.code_dim, cfg.vae.kl_weight)
+
+
+#: this family's models by Config.model name (aae.models registers them)
+MODELS = {"vae": VariationalAutoencoder}

@@ -10,7 +10,7 @@ from torch import nn
 
 from aae.config import Config
 from aae.errors import AAEError
-from aae.models.autoencoder import Autoencoder
+from aae.models.autoencoder.model import Autoencoder
 from aae.models.base import ADVERSARIAL_METRICS, Amp, Capabilities, adversarial_phases
 from aae.models.build import build_decoder, build_encoder, build_prior, initialized
 from aae.networks import Decoder, Encoder
@@ -81,3 +81,7 @@ class AdversarialAutoencoder(Autoencoder):
         y_reg = y if self.use_labels else None
         out.update(adversarial_phases([(self.regularizer, z, y_reg)], optimizers, generator, amp))
         return out
+
+
+#: this family's models by Config.model name (aae.models registers them)
+MODELS = {"aae": AdversarialAutoencoder}

@@ -1,7 +1,7 @@
 """Model ``autoencoder``: encoder q(z|x) and decoder p(x|z) on the reconstruction cost alone.
 
 It is the baseline of the paper's figures (no regularization of the codes) and the base class
-of the models with one code z: :class:`~aae.models.aae.AdversarialAutoencoder`,
+of the models with one code z: :class:`~aae.models.aae.model.AdversarialAutoencoder`,
 :class:`~aae.models.penalty.PenaltyAutoencoder` (WAE, VAE).
 """
 
@@ -91,3 +91,7 @@ class Autoencoder(Model):
     ) -> torch.Tensor:
         """Decode ``n`` prior samples (of the prior's components ``labels``): ``(n, data_dim)``."""
         return self.decoder(self.prior.sample(n, generator, labels=labels).to(self.device))
+
+
+#: this family's models by Config.model name (aae.models registers them)
+MODELS = {"autoencoder": Autoencoder}

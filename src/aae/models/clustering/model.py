@@ -20,3 +20,7 @@ class ClusteringAAE(CategoricalAAE):
     @classmethod
     def categories_for(cls, cfg: Config, n_classes: int) -> int:
         return n_clusters(cfg, n_classes)
+
+
+#: this family's models by Config.model name (aae.models registers them)
+MODELS = {"clustering": ClusteringAAE}

@@ -19,3 +19,7 @@ class WassersteinAutoencoder(PenaltyAutoencoder):
     def make_regularizer(cls, cfg: Config, prior: Prior) -> MMDRegularizer:
         w = cfg.wae
         return MMDRegularizer(prior, cfg.network.code_dim, w.weight, w.kernel, w.scales, w.closed_form)
+
+
+#: this family's models by Config.model name (aae.models registers them)
+MODELS = {"wae": WassersteinAutoencoder}

@@ -31,3 +31,7 @@ class SemiSupervisedAAE(CategoricalAAE):
     @classmethod
     def categories_for(cls, cfg: Config, n_classes: int) -> int:
         return one_per_class(cfg, n_classes)
+
+
+#: this family's models by Config.model name (aae.models registers them)
+MODELS = {"semisupervised": SemiSupervisedAAE}

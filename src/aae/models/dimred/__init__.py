@@ -1,0 +1,2 @@
+"""Family ``dimred``: dimensionality reduction with cluster heads (paper §7), models ``dimred`` and
+``dimred-clustering``; table ``[dimred]``."""

@@ -1,0 +1,1 @@
+"""Family ``supervised``: style and content (paper §4), the decoder receives the label; table ``[supervised]``."""

@@ -1,0 +1,1 @@
+"""Family ``wae``: the Wasserstein autoencoder with an MMD penalty (Tolstikhin et al. 2018); table ``[wae]``."""
