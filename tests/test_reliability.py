@@ -115,10 +115,21 @@ def test_nan_stops_with_phase_and_step_and_keeps_checkpoint(tiny_npz, tmp_path, 
     assert tiny_train(tiny_npz, out) == 2
     err = capsys.readouterr().err
     assert "recon_loss became nan in the 'recon' phase at step 20 (epoch 2)" in err
-    assert "last good checkpoint" in err
+    assert "last good checkpoint" in err and "rerun the same command with the change and --overwrite" in err
+    assert "data range" not in err  # pixels in [0, 1]: the range is not blamed
     tensors, meta = load_tensors(out / "checkpoint")
     assert meta["step"] == 12 and all(torch.isfinite(v).all() for k, v in tensors.items() if k.startswith("model."))
     assert not (out / "model.json").exists()
+
+
+def test_nan_on_unscaled_data_names_their_range(tiny_npz, tmp_path, monkeypatch, capsys):
+    x = np.load(tiny_npz)["x"].astype(np.float32)  # 8-bit pixels as floats 0..255, never divided
+    np.savez(tmp_path / "raw.npz", x=x, y=np.load(tiny_npz)["y"])
+    poison_step(monkeypatch, at_step=3)
+    assert tiny_train(tmp_path / "raw.npz", tmp_path / "run", 'network.output="linear"') == 2
+    err = capsys.readouterr().err
+    hi = float(x.max())
+    assert f"The training data range over [0, {hi:.4g}], far from [0, 1]" in err and "x / 255" in err
 
 
 def test_nan_rollback_lowers_lr_and_finishes(tiny_npz, tmp_path, monkeypatch, capsys):
@@ -251,3 +262,13 @@ def test_resume_with_a_config_and_no_checkpoint_trains_from_step_0(tiny_npz, tmp
     a, b = load_file(ref / "model.safetensors"), load_file(run / "model.safetensors")
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
     assert (run / "metrics.jsonl").read_text() != "" and len((run / "metrics.jsonl").read_text().splitlines()) == 2
+
+
+def test_stop_and_resume_messages_count_epochs_the_same_way():
+    from types import SimpleNamespace
+
+    from aae.runs.train import where
+
+    mid = SimpleNamespace(epoch=1, batch=209, step=709)  # what a checkpoint restores, read by both messages
+    assert where(mid, 20) == "in epoch 2 of 20 (209 batches done), step 709"
+    assert where(SimpleNamespace(epoch=2, batch=0, step=1000), 20) == "after epoch 2 of 20, step 1000"

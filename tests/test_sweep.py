@@ -304,12 +304,17 @@ def test_on_epoch_returning_false_stops_resumably_and_the_resumed_run_matches(tm
         return m["epoch"] < 1
 
     quiet = dict(progress=False, log=lambda *a: None)
-    with pytest.raises(TrainingStopped, match="on_epoch"):
+    with pytest.raises(TrainingStopped, match="on_epoch") as stopped:
         train_run(cfg, tmp_path / "a", on_epoch=stop_after_first, **quiet)
+    steps = json.loads((tmp_path / "a" / "checkpoint.json").read_text())["step"]
+    assert f"after epoch 1 of 3, step {steps};" in str(stopped.value)
+
     assert [m["epoch"] for m in seen] == [1] and "recon_loss" in seen[0]
     assert json.loads((tmp_path / "a" / "checkpoint.json").read_text())["epoch"] == 1
     assert len((tmp_path / "a" / "metrics.jsonl").read_text().splitlines()) == 1
-    train_run(resume_config(tmp_path / "a"), tmp_path / "a", resume=True, **quiet)
+    said = []
+    train_run(resume_config(tmp_path / "a"), tmp_path / "a", resume=True, progress=False, log=said.append)
+    assert f"resumed {tmp_path / 'a'} after epoch 1 of 3, step {steps}" in said  # one numbering for both
     train_run(cfg, tmp_path / "b", **quiet)
 
     def losses(run):

@@ -130,7 +130,7 @@ def rules(c: Config) -> list[tuple[str, Any, Rule]]:
         ("data.validation", d.validation, count),
         ("data.fold", d.fold, lambda v: None if 0 <= v <= 4 else "must be 0, 1, 2, 3 or 4"),
         ("data.n_labeled", d.n_labeled, lambda v: None if v == -1 or v >= 1 else "must be -1 (all) or >= 1"),
-        ("data.split", d.split, _one_of(SPLIT_ORDERS)),
+        ("data.split", d.split, one_of(SPLIT_ORDERS)),
         ("data.label_seed", d.label_seed, lambda v: None if v >= -1 else "must be -1 (the run's seed) or >= 0"),
         ("network.code_dim", n.code_dim, positive_int),
         ("network.encoder", n.encoder, one_of(ENCODER_KINDS)),

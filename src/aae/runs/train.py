@@ -87,6 +87,14 @@ def train_run(
         shutdown()
 
 
+def where(trainer: Trainer, epochs: int) -> str:
+    """Where training stands, in the words both the stop and the resume messages use: epochs are
+    counted from 1, ``step`` is the number of optimizer steps done."""
+    if trainer.batch == 0:
+        return f"after epoch {trainer.epoch} of {epochs}, step {trainer.step}"
+    return f"in epoch {trainer.epoch + 1} of {epochs} ({trainer.batch} batches done), step {trainer.step}"
+
+
 def _train(
     cfg, out, data_dir, resume, overwrite, progress, log, world: World, device, on_epoch=None, tracker=None
 ) -> dict[str, Any]:
@@ -119,7 +127,7 @@ def _train(
     if from_checkpoint:
         tensors, meta = load_tensors(out / "checkpoint")
         trainer.load_state_tensors(tensors, meta)
-        log(f"resumed {out} at epoch {trainer.epoch}, step {trainer.step}")
+        log(f"resumed {out} {where(trainer, cfg.epochs)}")
     elif resume:
         log(f"{out} holds no checkpoint yet: training from step 0 with its saved config")
 
@@ -183,7 +191,7 @@ def _train(
                 break
             except NumericalFault as fault:
                 if cfg.on_nan != "rollback" or rollbacks >= MAX_ROLLBACKS or not (out / "checkpoint.json").is_file():
-                    raise AAEError(f"{fault}; the last good checkpoint in {out} is untouched") from fault
+                    raise AAEError(fault_message(fault, out, cfg, splits.x_train)) from fault
                 rollbacks += 1
                 tensors, meta = load_tensors(out / "checkpoint")
                 scale = trainer.lr_scale / 2
@@ -196,7 +204,7 @@ def _train(
     if not finished:
         caught = caught or asked or ["another process", 0]
         raise TrainingStopped(
-            f"stopped by {caught[0]} at epoch {trainer.epoch + 1}, step {trainer.step}; checkpoint written to "
+            f"stopped by {caught[0]} {where(trainer, cfg.epochs)}; checkpoint written to "
             f"{out}. Resume with: aae train --resume {out}",
             signum=caught[1],
         )
@@ -240,6 +248,24 @@ def check_data_range(cfg: Config, splits, model: Model) -> None:
             "the decoder's sigmoid output can produce; scale them to [0, 1] (e.g. x / 255 for 8-bit pixels, or store "
             "them as uint8), or train with --set data.standardize=true --set network.output=linear"
         )
+
+
+def fault_message(fault: NumericalFault, out: Path, cfg: Config, x: torch.Tensor) -> str:
+    """What a run that trained into NaN/Inf tells its user: the fault, the training data's range
+    when it lies outside [0, 1] (unscaled data are the likelier cause than a learning rate), and
+    exactly how to train again."""
+    msg = str(fault)
+    if x.dtype != torch.uint8 and not cfg.data.standardize and len(x):
+        lo, hi = float(x.min()), float(x.max())
+        if lo < -1 or hi > 2:
+            msg += (
+                f". The training data range over [{lo:.4g}, {hi:.4g}], far from [0, 1]: a likelier cause than the "
+                "learning rate; scale them (e.g. x / 255) or add --set data.standardize=true"
+            )
+    return (
+        f"{msg}. The last good checkpoint in {out} is untouched; to train again with a change, rerun the same "
+        "command with the change and --overwrite (--resume continues with the same settings)"
+    )
 
 
 class _StopAtEpochEnd(Exception):
