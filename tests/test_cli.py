@@ -46,9 +46,12 @@ def test_train_writes_a_complete_run(tiny_npz, tmp_path, capsys):
     assert "run written to" in capsys.readouterr().out
 
 
-def test_encode_sample_plot(tiny_npz, tmp_path):
+def test_encode_sample_plot(tiny_npz, tmp_path, capsys):
     out = tmp_path / "run"
     train(tiny_npz, out)
+    assert main(["sample", str(out), "-n", "2", "--label", "0", "-o", str(tmp_path / "s.npy")]) == 2
+    err = capsys.readouterr().err  # a model without classes names itself and presets that have them
+    assert "(model 'aae', prior 'gaussian') samples no classes" in err and "mnist-supervised-style" in err
     assert main(["encode", str(out), "--split", "test", "-o", str(tmp_path / "codes.npy")]) == 0
     codes = np.load(tmp_path / "codes.npy")
     assert codes.shape == (30, 2) and np.isfinite(codes).all()
@@ -209,6 +212,13 @@ def test_classifying_runs_report_test_error_and_classify(tiny_npz, tmp_path, pre
     np.add.at(expected, (y_test, pred), 1)
     assert confusion.shape == (10, 10) and (confusion == expected).all()
     assert main(["sample", str(out), "-n", "4", "--label", "9", "-o", str(tmp_path / "s.npy")]) == 0
+
+
+def test_the_presets_named_for_label_sampling_exist():
+    from aae.cli import LABEL_PRESETS
+    from aae.presets import PRESETS
+
+    assert set(LABEL_PRESETS) <= set(PRESETS)
 
 
 def test_supervised_run_samples_a_class(tiny_npz, tmp_path, capsys):

@@ -98,3 +98,38 @@ def test_an_unknown_set_key_is_answered_with_the_nearest_known_keys():
     with pytest.raises(AAEError) as e:
         apply_overrides(cfg, ["zzz=1"])
     assert "did you mean" not in str(e.value)
+    assert "`aae config PRESET` lists every key" in str(e.value)
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_key_of_every_preset_says_what_it_means_and_the_listing_reads_back(name):
+    import tomllib
+
+    from aae.config.describe import annotated_toml, key_notes
+
+    cfg = get_preset(name)
+    notes = key_notes(cfg)
+    assert not [k for k, v in notes.items() if v.startswith("(")], "keys without a meaning in the schema"
+    text = annotated_toml(cfg)
+    assert from_dict(Config, tomllib.loads(text)).to_dict() == cfg.to_dict()  # aae train reads it back as it was
+
+
+def test_the_listing_marks_what_the_preset_changes():
+    from aae.config.describe import annotated_toml
+
+    lines = annotated_toml(apply_overrides(get_preset("mnist-vat-100"), ["seed=3"])).splitlines()
+    assert 'name = "adam"  # sgd | adam (str); default "sgd"' in lines
+    assert any(
+        line.startswith("seed = 3  # weight initialisation") and line.endswith("(int); default 0") for line in lines
+    )
+    assert "[optim.classify]  # the optimizer of the 'classify' phase" in lines
+
+
+def test_config_command_prints_the_resolved_config(capsys):
+    from aae.cli import main
+
+    assert main(["config", "mnist-gaussian-2d", "--set", "epochs=3"]) == 0
+    out = capsys.readouterr().out
+    assert "epochs = 3  # passes over the training split (int); default 20" in out and "[optim.recon]" in out
+    assert main(["config", "mnist-gaussian-2d", "--set", "epochs=0"]) == 2
+    assert "config key 'epochs'" in capsys.readouterr().err

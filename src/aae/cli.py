@@ -6,13 +6,14 @@ User errors (:class:`AAEError`) print one ``error:`` line and exit with status 2
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from aae.data_cli import add_parser as add_data_parser
+from aae.data_cli import cmd_data
 from aae.distributed import exit_now, launched_by_torchrun
 from aae.errors import AAEError
 from aae.sweep_cli import add_parser as add_sweep_parser
@@ -107,6 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="list the named presets and the paper figure each reproduces",
         description="List the named presets: name, the paper figure or table it reproduces, what it trains.",
     )
+    p = sub.add_parser(
+        "config",
+        help="print a preset's config as TOML, every key with its meaning, type and default",
+        description="Print the resolved config of a preset or file (with --set applied) as TOML that `aae train` "
+        "reads back; each key's comment gives its meaning and type, and the default where it differs.",
+    )
+    p.add_argument("config", metavar="PRESET|CONFIG", help="a preset name (see `aae presets`) or a .toml/.json file")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a key")
 
     p = _run_command(
         sub,
@@ -194,41 +203,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="output .html (default: <run>/report.html)")
 
-    p = sub.add_parser(
-        "data",
-        help="list, download or verify the data sets",
-        epilog=EPILOG + " $AAE_MIRROR=URL is tried first for downloads, as URL/<data set>/<file>.",
-        description="Which data sets are found where; fetch them (size and checksum verified); re-check them.",
-    )
-    data_sub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
-    q = data_sub.add_parser(
-        "list",
-        help="where each known file is found, its size, whether the size is right, and each licence",
-        description="Where each known data file is found, its size, whether the size is right, and each licence.",
-    )
-    _add_data_dir(q)
-    q = data_sub.add_parser(
-        "download",
-        help="download a data set and verify it",
-        description="Download into <data-dir>/<data set>/ (default: the cache, ~/.cache/aae); an interrupted "
-        "download resumes from its .part file.",
-    )
-    q.add_argument("name", choices=["mnist", "fashion-mnist", "svhn", "svhn-extra", "tfd"], help="the data set")
-    _add_data_dir(q)
-    q = data_sub.add_parser(
-        "verify",
-        help="check every file found against its published size and checksum",
-        description="Check every data file found against its published size and checksum.",
-    )
-    q.add_argument("name", nargs="*", help="data sets to verify (default: all); e.g. mnist svhn")
-    _add_data_dir(q)
+    add_data_parser(sub, _add_data_dir, EPILOG)
     add_sweep_parser(sub)
     return parser
 
 
-def cmd_train(args) -> int:
+def resolve_config(name: str | None, overrides: list[str]):
+    """The config of preset or .toml/.json file ``name`` with ``--set`` ``overrides`` applied."""
     from aae.config import apply_overrides, load_config_file
     from aae.presets import PRESETS, get_preset
+
+    if name is None:
+        raise AAEError("name a preset (see `aae presets`) or a .toml/.json config file")
+    if name in PRESETS or not name.endswith((".toml", ".json")):
+        cfg = get_preset(name)  # an unknown name raises with the list of presets
+    else:
+        cfg = load_config_file(name)
+    return apply_overrides(cfg, overrides)
+
+
+def cmd_config(args) -> int:
+    from aae.config.describe import annotated_toml
+
+    cfg = resolve_config(args.config, list(args.overrides))
+    cfg.validate()
+    print(annotated_toml(cfg), end="")
+    return 0
+
+
+def cmd_train(args) -> int:
     from aae.runs import resume_config, timestamp_dir, train_run
     from aae.runs.files import completed_epochs
     from aae.tracking import make_tracker
@@ -244,18 +247,12 @@ def cmd_train(args) -> int:
             raise AAEError("--resume continues a run as it was configured; only --epochs may change")
         cfg = resume_config(args.out, args.epochs)
     else:
-        if args.config is None:
-            raise AAEError("name a preset (see `aae presets`) or a .toml/.json config file")
-        if args.config in PRESETS or not args.config.endswith((".toml", ".json")):
-            cfg = get_preset(args.config)  # an unknown name raises with the list of presets
-        else:
-            cfg = load_config_file(args.config)
         overrides = list(args.overrides)
         if args.epochs is not None:
             overrides.append(f"epochs={args.epochs}")
         if args.seed is not None:
             overrides.append(f"seed={args.seed}")
-        cfg = apply_overrides(cfg, overrides)
+        cfg = resolve_config(args.config, overrides)
     if cfg.epochs < 1:
         raise AAEError(f"epochs must be >= 1, got {cfg.epochs}")
     if args.resume:
@@ -312,6 +309,10 @@ def cmd_encode(args) -> int:
     return 0
 
 
+#: presets whose runs ``aae sample --label`` can draw from, named when a run cannot
+LABEL_PRESETS = ("mnist-mixture-2d-labels", "mnist-supervised-style", "mnist-semisupervised-100", "mnist-clusters-16")
+
+
 def cmd_sample(args) -> int:
     from aae.runs import load_run, plots
 
@@ -321,7 +322,13 @@ def cmd_sample(args) -> int:
     run = load_run(args.run)
     g = torch.Generator().manual_seed(args.seed)
     labels = None if args.label is None else torch.full((args.n,), args.label, dtype=torch.long)
-    if labels is not None and not 0 <= args.label < max(run.model.sample_classes, 1):
+    if labels is not None and run.model.sample_classes == 0:
+        raise AAEError(
+            f"--label: the model of run {args.run} (model {run.cfg.model!r}, prior {run.cfg.prior.get('name')!r}) "
+            f"samples no classes; --label needs a decoder that takes the class or a prior with a component per "
+            f"class, e.g. the presets {', '.join(LABEL_PRESETS)} (see `aae presets`)"
+        )
+    if labels is not None and not 0 <= args.label < run.model.sample_classes:
         raise AAEError(f"--label {args.label} out of range: the model has {run.model.sample_classes} classes")
     x = run.model.sample(args.n, g, labels=labels).cpu().numpy()
     if args.output.suffix == ".png":
@@ -371,61 +378,6 @@ def cmd_plot(args) -> int:
     return 0
 
 
-def cmd_data(args) -> int:
-    from aae import data
-
-    if args.data_command == "download":
-        return _data_download(args.name, args.data_dir)
-    verify = args.data_command == "verify"
-    where = [f"{args.data_dir} (--data-dir)"] if args.data_dir else []
-    if os.environ.get("AAE_DATA"):
-        where.append(f"{os.environ['AAE_DATA']} ($AAE_DATA)")
-    where.append(f"{data.cache_dir()} (cache; downloads go here)")
-    print("looked in, in order: " + ", ".join(where))
-    reports = data.inspect_files(args.data_dir, verify, getattr(args, "name", None) or None)
-    for r in reports:
-        size = _human_bytes(r.path.stat().st_size) if r.path else "-"
-        where = str(r.path) if r.path else _how_to_get(r.dataset, r.filename)
-        print(f"{r.dataset:<14}{r.filename:<28}{size:>10}  {r.status:<32}{where}")
-    if not verify:
-        print("licences:")
-        for name, terms in data.LICENCES.items():
-            print(f"  {name:<14}{terms}")
-    bad = [str(r.path) for r in reports if not r.ok]
-    if bad:
-        raise AAEError(f"{len(bad)} file(s) are not the upstream files: {', '.join(bad)}")
-    return 0
-
-
-def _data_download(name: str, data_dir: str | None) -> int:
-    from aae import data
-
-    if name == "tfd":
-        raise AAEError(data.TFD_HOW_TO_GET)
-    folder, files = data.DOWNLOADS[name]
-    # with --data-dir the files go there, so only that folder counts as already having them
-    search = [Path(data_dir)] if data_dir else None
-    for filename in files:
-        path = data.find_file(folder, filename, data_dir, download_dir=data_dir, search=search, progress=None)
-        print(f"{folder}/{filename}: {path} (verified)")
-    return 0
-
-
-def _how_to_get(dataset: str, filename: str) -> str:
-    from aae.data.catalog import download_name
-
-    name = download_name(dataset, filename)
-    return f"aae data download {name}" if name else f"on request only: put it in <data-dir>/{dataset}/"
-
-
-def _human_bytes(n: int) -> str:
-    for unit in ("B", "KiB", "MiB"):
-        if n < 1024:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.2f} GiB"
-
-
 def cmd_eval(args) -> int:
     from aae.runs import evaluate, evaluate_validation, load_run, parzen_run, run_splits, update_summary
 
@@ -463,6 +415,7 @@ def _check_output(path: Path, suffixes: tuple[str, ...]) -> None:
 COMMANDS = {
     "train": cmd_train,
     "presets": cmd_presets,
+    "config": cmd_config,
     "encode": cmd_encode,
     "sample": cmd_sample,
     "classify": cmd_classify,

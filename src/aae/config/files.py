@@ -212,7 +212,10 @@ def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
         last = parts[-1]
         free = parts[0] in _OPEN_TABLES and len(parts) == 2
         if not isinstance(node, dict) or (last not in node and not free):
-            raise AAEError(f"unknown config key {key!r} in --set {item!r}{did_you_mean(key.strip(), known)}")
+            raise AAEError(
+                f"unknown config key {key!r} in --set {item!r}{did_you_mean(key.strip(), known)}; "
+                "`aae config PRESET` lists every key with its meaning"
+            )
         node[last] = parse_value(text)
     return from_dict(Config, d)
 

@@ -14,11 +14,11 @@ from aae.errors import AAEError
 class OptimConfig:
     """One phase's optimizer: ``sgd`` (with momentum) or ``adam``."""
 
-    name: str = "sgd"
-    lr: float = 0.01
-    momentum: float = 0.9
-    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
-    weight_decay: float = 0.0
+    name: str = "sgd"  # sgd | adam
+    lr: float = 0.01  # learning rate (before the schedule's factor)
+    momentum: float = 0.9  # sgd: momentum
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])  # adam: β1, β2
+    weight_decay: float = 0.0  # L2 penalty on the phase's parameters
     # > 0: rescale the phase's gradients to at most this L2 norm (over all its parameters) before
     # each step; a guard against the rare huge generator gradient of a discriminator that wins
     clip_norm: float = 0.0
@@ -48,23 +48,23 @@ class ScheduleConfig:
     learning rate by ``(step + 1) / warmup_steps`` over the run's first mini-batches.
     """
 
-    kind: str = "constant"
-    milestones: list[int] = field(default_factory=list)
-    gamma: float = 0.1
-    warmup_steps: int = 0
+    kind: str = "constant"  # constant | step | exponential
+    milestones: list[int] = field(default_factory=list)  # step: the epochs at which the rates are multiplied by gamma
+    gamma: float = 0.1  # the factor of a step, or of every epoch (exponential)
+    warmup_steps: int = 0  # > 0: learning rates rise linearly over the run's first so many mini-batches
 
 
 @dataclass
 class NetworkConfig:
     """Sizes and kinds of the encoder, decoder and discriminator networks."""
 
-    code_dim: int = 2
+    code_dim: int = 2  # size of the code z (the style, for the models with a categorical y)
     encoder: str = "deterministic"  # deterministic | gaussian | universal
     noise_dim: int = 0  # noise inputs of the universal encoder
     arch: str = "mlp"  # mlp | conv (encoders and decoder of every model; images only; discriminators stay MLPs)
     hidden: list[int] = field(default_factory=lambda: [1000, 1000])  # mlp encoder; decoder mirrors it
     channels: list[int] = field(default_factory=lambda: [32, 64, 128])  # conv: per stride-2 layer; decoder mirrors
-    disc_hidden: list[int] = field(default_factory=lambda: [1000, 1000])
+    disc_hidden: list[int] = field(default_factory=lambda: [1000, 1000])  # hidden layers of every discriminator
     output: str = "sigmoid"  # decoder output: sigmoid (data in [0, 1]) | linear
     init_std: float = 0.0  # > 0: weights N(0, init_std²) as in the paper; 0: PyTorch default
     dropout: float = 0.0  # after every hidden ReLU of the encoder
@@ -128,7 +128,7 @@ class Config:
     family's table is there (at its defaults where not given), whichever model the run trains.
     """
 
-    name: str = "custom"
+    name: str = "custom"  # the preset's name, or yours: run directories are named after it
     model: str = "aae"  # a name of aae.models.MODELS: the models of the families under aae/models/
     data: DataConfig = field(default_factory=DataConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
@@ -137,9 +137,9 @@ class Config:
     optim: dict[str, OptimConfig] = field(default_factory=default_optimizers)  # one optimizer per phase
     labeled_batch_size: int = 0  # mini-batch of labeled examples for a classification phase (0: batch_size)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
-    epochs: int = 20
-    batch_size: int = 100
-    seed: int = 0
+    epochs: int = 20  # passes over the training split
+    batch_size: int = 100  # mini-batch of (unlabeled) training examples per step
+    seed: int = 0  # weight initialisation, data order, noise, and the labels kept (see data.label_seed)
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     # auto: bf16 where the hardware runs it fast and the model family trains as well in it
     # (Capabilities.bf16_parity), float32 elsewhere | float32 | bf16 (autocast forward, float32 weights)
