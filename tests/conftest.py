@@ -25,6 +25,11 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def gen(seed: int = 0) -> torch.Generator:
+    """A CPU generator seeded with ``seed``: each test draws its own numbers."""
+    return torch.Generator().manual_seed(seed)
+
+
 def make_tiny_images(n: int = 300, side: int = 8, n_classes: int = 10, seed: int = 0):
     """Class-dependent 8x8 uint8 images: class c lights up row c % side and column c // side."""
     rng = np.random.default_rng(seed)

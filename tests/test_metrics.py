@@ -6,10 +6,7 @@ from torch.distributions import MultivariateNormal
 
 from aae.errors import AAEError
 from aae.metrics import block_mmd, choose_parzen_sigma, mean_and_sem, mmd, parzen_evaluate, parzen_log_prob
-
-
-def gen(seed=0):
-    return torch.Generator().manual_seed(seed)
+from conftest import gen
 
 
 def direct_parzen(samples, x, sigma):

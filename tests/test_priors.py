@@ -16,10 +16,7 @@ from aae.priors import (
     make_prior,
     single_gaussian,
 )
-
-
-def gen(seed=0):
-    return torch.Generator().manual_seed(seed)
+from conftest import gen
 
 
 def test_gaussian_moments_and_log_prob():

@@ -15,11 +15,7 @@ from aae.regularizers import (
     pairwise_sq_dists,
     prior_variance,
 )
-
-
-def gen(seed=0):
-    return torch.Generator().manual_seed(seed)
-
+from conftest import gen
 
 PRIORS = [Gaussian(3, std=2.0, mean=0.5), GaussianMixture2D(10, radius=4.0, radial_std=1.0, tangential_std=0.25)]
 

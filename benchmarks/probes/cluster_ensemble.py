@@ -22,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _cli import run
 
 from aae.classification import cluster_labels, error_percent, majority_labels, predict_labels, predict_proba
-from aae.errors import AAEError, exit_on_error
+from aae.errors import AAEError
 from aae.models.classifier_terms import balance_cost
 from aae.runs.evaluate import run_splits
 from aae.runs.files import load_run
@@ -69,11 +70,7 @@ def main() -> None:
     ap.add_argument("--save", action="store_true", help="write RUN/memberships.npz")
     ap.add_argument("--test", action="store_true", help="also score the test split (once per finished ensemble)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the consensus k-means")
-    args = ap.parse_args()
-    try:
-        report(args)
-    except AAEError as e:
-        exit_on_error(str(e))
+    run(ap, report)
 
 
 def report(args) -> None:

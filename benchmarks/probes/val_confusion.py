@@ -15,11 +15,12 @@ import json
 from pathlib import Path
 
 import torch
+from _cli import run
 
 from aae.checkpoints import load_tensors
 from aae.classification import as_float, confusion_counts, error_percent, predict_labels, predict_proba
 from aae.data import load_splits
-from aae.errors import AAEError, exit_on_error
+from aae.errors import AAEError
 from aae.models import build_model
 from aae.runs.files import checkpoint_data_dir, read_config
 
@@ -30,11 +31,7 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None, help="default: the folder the run's checkpoint recorded")
     ap.add_argument("--ema", action="store_true", help="the weight average instead of the weights")
     ap.add_argument("--units", action="store_true", help="also each softmax unit's validation images by true class")
-    args = ap.parse_args()
-    try:
-        report(args)
-    except AAEError as e:
-        exit_on_error(str(e))
+    run(ap, report)
 
 
 def report(args) -> None:
