@@ -64,6 +64,20 @@ def aae(*args: str) -> None:
     subprocess.run(cmd, check=True)
 
 
+def prior_contours(ax, prior: np.ndarray, xlim: tuple[float, float], ylim: tuple[float, float]) -> None:
+    """Lines around the 50, 90 and 99 % of the prior samples' mass (a smoothed 2-D histogram), drawn
+    over the codes so that the prior shows wherever the codes cover it."""
+    from scipy.ndimage import gaussian_filter
+
+    h, xe, ye = np.histogram2d(prior[:, 0], prior[:, 1], bins=80, range=[xlim, ylim])
+    h = gaussian_filter(h, 1.5)
+    flat = np.sort(h.ravel())[::-1]
+    mass = np.cumsum(flat) / flat.sum()
+    levels = sorted({float(flat[np.searchsorted(mass, q)]) for q in (0.99, 0.9, 0.5)})
+    xc, yc = (xe[:-1] + xe[1:]) / 2, (ye[:-1] + ye[1:]) / 2
+    ax.contour(xc, yc, h.T, levels=levels, colors="k", linewidths=0.8)
+
+
 def latent_panels(path: Path, panels: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]) -> None:
     """One row of scatter plots: (title, codes, labels, prior samples) per panel, first two dimensions."""
     import matplotlib
@@ -71,13 +85,26 @@ def latent_panels(path: Path, panels: list[tuple[str, np.ndarray, np.ndarray, np
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels) + 1, 5), squeeze=False, layout="constrained")
+    # one scale for all panels (the 99.8 % of every point nearest the middle), so that the spread
+    # of each model's codes compares at a glance; the prior's samples in a grey that shows through
+    every = np.concatenate([np.concatenate([c[:, :2], q[:, :2]]) for _, c, _, q in panels])
+    lo, hi = np.percentile(every, [0.1, 99.9], axis=0)
+    half = 1.05 * float(np.max(hi - lo)) / 2
+    mid = (lo + hi) / 2
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(5 * len(panels) + 1, 5), squeeze=False, layout="constrained", sharex=True, sharey=True
+    )
     for ax, (title, codes, labels, prior) in zip(axes[0], panels):
-        ax.scatter(prior[:, 0], prior[:, 1], s=1, c="lightgray", alpha=0.5, rasterized=True)
+        ax.scatter(prior[:, 0], prior[:, 1], s=3, c="0.6", alpha=0.35, linewidths=0, rasterized=True)
         sc = ax.scatter(codes[:, 0], codes[:, 1], s=1.5, c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, rasterized=True)
+        prior_contours(ax, prior, (mid[0] - half, mid[0] + half), (mid[1] - half, mid[1] + half))
         ax.set_title(title)
-        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_xlim(mid[0] - half, mid[0] + half)
+        ax.set_ylim(mid[1] - half, mid[1] + half)
+        ax.set_aspect("equal")
         ax.set_xlabel("z[0]")
+    axes[0][0].plot([], [], color="k", linewidth=0.8, label="prior: 50 / 90 / 99 % of its mass")
+    axes[0][0].legend(loc="upper left", frameon=False, fontsize=9)
     axes[0][0].set_ylabel("z[1]")
     fig.colorbar(sc, ax=list(axes[0]), ticks=range(10), label="digit", shrink=0.8)
     fig.savefig(path, dpi=110)
@@ -103,6 +130,7 @@ def main() -> None:
     if args.subset:
         npz = subset_npz(args.data_dir, args.subset, args.runs / f"mnist-first-{args.subset}.npz")
         sets += [f'data.dataset="{npz.resolve()}"', f"data.validation={max(args.subset // 10, 1)}"]
+        sets += ['data.split="file-order"']  # its last tenth is the test images it appended
     data_arg = ["--data-dir", args.data_dir] if args.data_dir else []
 
     rows, panels = [], []
