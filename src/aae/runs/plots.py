@@ -77,14 +77,16 @@ def save_image_grid(
     col_labels: list[str] | None = None,
     row_groups: int = 0,
     col_labels_top: bool = True,
+    col_groups: tuple[int, ...] = (),
 ) -> None:
     """Draw a grid of images with values in [0, 1] (grey: white on black; or RGB) as a titled PNG.
 
     The grid is magnified by a whole number of pixels (at least 560 px on its short side) and
     drawn with matplotlib, so that ``title``, axis labels and per-row / per-column labels
     (``row_labels``, ``col_labels``: one per row / column, ``""`` for none) sit beside it.
-    ``row_groups`` > 0 draws a line after every ``row_groups`` rows; ``col_labels_top=False``
-    puts the column labels below the grid, beside ``xlabel``.
+    ``row_groups`` > 0 draws a line after every ``row_groups`` rows, ``col_groups`` one after each
+    of those columns (e.g. ``(1,)`` sets the first column apart); ``col_labels_top=False`` puts
+    the column labels below the grid, beside ``xlabel``.
     """
     grid = np.clip(image_grid(images, rows, cols, shape), 0, 1)
     gh, gw = grid.shape[:2]
@@ -115,8 +117,10 @@ def save_image_grid(
     ax.tick_params(length=0)
     for r in range(row_groups, rows, row_groups or rows + 1):
         ax.axhline(r * th - 0.5, color="tab:orange", linewidth=1.5)
-    ax.set_xlabel(xlabel, fontsize=10)
-    ax.set_ylabel(ylabel, fontsize=10)
+    for c in col_groups:
+        ax.axvline(c * tw - 0.5, color="tab:orange", linewidth=3)
+    ax.set_xlabel(xlabel, fontsize=11)
+    ax.set_ylabel(ylabel, fontsize=11)
     ax.set_title(title, fontsize=12, pad=8 + (14 if col_labels is not None and col_labels_top else 0))
     fig.savefig(path, dpi=DPI, bbox_inches="tight", pad_inches=0.15)
     plt.close(fig)
@@ -130,7 +134,7 @@ def _label_size(labels: list[str], tile_px: int, across: bool) -> float:
     room = min(b - a for a, b in zip(shown, shown[1:])) * tile_px  # pixels between neighbouring labels
     if across:  # side by side: a label's width must fit
         room /= 0.62 * max(len(labels[i]) for i in shown)
-    return float(max(6, min(10, room * 72 / DPI / 1.3)))
+    return float(max(6, min(12, room * 72 / DPI / 1.3)))
 
 
 def code_grid_figure(
@@ -244,18 +248,17 @@ def cluster_rows(
     title: str = "",
     unit: str = "cluster",
 ) -> None:
-    """One row per cluster (paper Fig. 9): its head, a blank, then up to ``per_row`` images assigned to it.
+    """One row per cluster (paper Fig. 9): its head, a line, then up to ``per_row`` images assigned to it.
 
     ``heads`` ``(K, d)``, ``images`` ``(n, d)``, ``assigned`` ``(n,)`` cluster of each image;
     ``unit`` names a row (``cluster`` or ``class``).
     """
-    k, cols = len(heads), per_row + 2
-    blank = np.ones_like(heads[:1])
+    k, cols = len(heads), per_row + 1
     rows = []
     for c in range(k):
         members = images[assigned == c][:per_row]
         fill = np.ones((per_row - len(members), heads.shape[1]), dtype=heads.dtype)
-        rows += [heads[c : c + 1], blank, members.astype(heads.dtype), fill]
+        rows += [heads[c : c + 1], members.astype(heads.dtype), fill]
     counts = np.bincount(assigned, minlength=k)[:k]
     save_image_grid(
         path,
@@ -267,5 +270,6 @@ def cluster_rows(
         xlabel=f"column 1: the {unit}'s head (decoded with style z = 0); then test images assigned to it",
         ylabel=f"{unit} (test images assigned)",
         row_labels=[f"{c} ({n})" for c, n in enumerate(counts)],
-        col_labels=["head", ""] + [str(i + 1) if i in (0, per_row - 1) else "" for i in range(per_row)],
+        col_labels=["head"] + [str(i + 1) if i in (0, per_row - 1) else "" for i in range(per_row)],
+        col_groups=(1,),
     )
