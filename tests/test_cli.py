@@ -501,7 +501,7 @@ def test_every_option_has_help_and_shows_its_default(capsys):
                 parsers += list(action.choices.values())
             elif action.dest not in ("help", "version"):
                 assert action.help, f"{p.prog} {action.option_strings or action.dest} has no help text"
-    assert len(parsers) == 16  # aae, its 10 commands, data list/download/verify, sweep run/show
+    assert len(parsers) == 17  # aae, its 11 commands, data list/download/verify, sweep run/show
     for command, shown in [
         (["encode"], ["(default: test)", "(default: 0)"]),
         (["sample"], ["number of samples (default: 100)", "seed of the prior samples (default: 0)"]),
