@@ -80,3 +80,18 @@ def test_the_classifier_learns_from_few_labels_and_refuses_what_it_cannot_use():
     cfg.network.arch = "conv"
     with pytest.raises(AAEError, match="is an MLP"):
         build_model(cfg, 784, 10, (28, 28))
+
+
+def test_input_shift_moves_the_images_of_training_passes_only():
+    cfg = tiny()
+    cfg.network.input_shift = 1
+    torch.manual_seed(0)
+    model = build_model(cfg, 16, 3, (4, 4))
+    x = torch.rand(6, 16)
+    net = model.net.train()
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    shifted, clean = net(x, g()), net(x, g(), noise=False)
+    assert not torch.allclose(shifted, clean)  # the labeled and entropy passes see moved images
+    assert torch.allclose(net(x, g(), noise=False), clean)  # VAT's passes, with noise=False, see x itself
+    with pytest.raises(AAEError, match="network.input_shift=1 translates images"):
+        build_model(cfg, 16, 3, None)

@@ -22,7 +22,7 @@ from aae.models.base import Amp, Capabilities, PredictorModel, check_every_class
 from aae.models.build import initialized
 from aae.models.classifier_terms import frozen_batchnorm_stats, mean_entropy, no_dropout, vat_loss
 from aae.models.semisupervised.config import SemiSupervisedConfig
-from aae.networks import corrupt, mlp
+from aae.networks import corrupt, mlp, shift_images, shift_shape
 
 CLASSIFIER_METRICS = {"classify_loss": "classify", "classify_acc": "classify", "vat_loss": "classify",
                       "entropy": "classify"}  # fmt: skip
@@ -30,7 +30,8 @@ CLASSIFIER_METRICS = {"classify_loss": "classify", "classify_acc": "classify", "
 
 class ClassifierNet(nn.Module):
     """``x (n, d) -> logits (n, K)``: an MLP with batch norm on every hidden layer (``batchnorm``)
-    and on the logits (``logit_bn``); input noise / dropout only in training passes with ``noise``."""
+    and on the logits (``logit_bn``); input noise / dropout, and translations of images by up to
+    ``input_shift`` pixels (``shift_chw`` their shape), only in training passes with ``noise``."""
 
     def __init__(
         self,
@@ -42,6 +43,8 @@ class ClassifierNet(nn.Module):
         dropout: float = 0.0,
         input_noise: float = 0.0,
         input_dropout: float = 0.0,
+        input_shift: int = 0,
+        shift_chw: tuple[int, int, int] | None = None,
     ):
         super().__init__()
         if not hidden:
@@ -50,9 +53,11 @@ class ClassifierNet(nn.Module):
         if logit_bn:
             self.net.append(nn.BatchNorm1d(n_classes))
         self.input_noise, self.input_dropout = input_noise, input_dropout
+        self.input_shift, self.shift_chw = input_shift, shift_chw
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None, noise: bool = True) -> torch.Tensor:
         if self.training and noise:
+            x = shift_images(x, self.shift_chw, self.input_shift, generator)
             x = corrupt(x, self.input_noise, generator, self.input_dropout)
         return self.net(x)
 
@@ -87,8 +92,9 @@ class VATClassifier(PredictorModel):
         n = cfg.network
         if n.arch != "mlp":
             raise AAEError(f"the classifier model is an MLP; network.arch={n.arch!r} is not supported")
+        shift = shift_shape(n.input_shift, image_shape, data_dim)  # refuses a shift of data that are no images
         net = ClassifierNet(data_dim, n_classes, n.hidden, n.batchnorm, n.batchnorm, n.dropout, n.input_noise,
-                            n.input_dropout)  # fmt: skip
+                            n.input_dropout, n.input_shift, shift)  # fmt: skip
         return initialized(cls(net, n_classes, cfg.semisupervised), cfg)
 
     def phase_parameters(self) -> dict[str, list[nn.Parameter]]:
