@@ -49,8 +49,8 @@ def mnist_swissroll_2d_labels() -> Config:
     cfg = mnist_mixture_2d_labels()
     cfg.name = "mnist-swissroll-2d-labels"
     # a noiseless roll is a 1-D curve that 2-D codes cannot match: the discriminator wins and
-    # the codes collapse (measured: test MSE 0.068 after 20 epochs, and 0.066 with noise 0.1);
-    # with noise 0.3 training is stable (test MSE 0.042, 89.9 % of codes in their segment)
+    # the codes collapse, and do with noise 0.1 too; with noise 0.3 training is stable
+    # (results/core/: swissroll-2d-labels and its noise0.1 figure)
     cfg.prior = {"name": "swissroll", "n_classes": 10, "noise": 0.3}
     return cfg
 
@@ -69,11 +69,10 @@ def mnist_supervised_style() -> Config:
     """Style / content (Fig. 6-7a): the decoder gets the label, the paper's 15-D z learns the style.
 
     Addition: the style's discriminator also sees the label (``supervised.label_discriminator``),
-    matching q(z|y) to the prior within every class, so z cannot carry the digit. After 10 epochs
-    (float32, seed 0) 95 % of images decoded with a label show that digit (judged by a logistic
-    regression, ``benchmarks/supervised_style.py``), against 41 % for the paper's model (52 % after
-    50 epochs); after this preset's 50 epochs, 96.49 ± 0.31 % over seeds 0-2 (float32,
-    ``benchmarks/reproduce.py fig7``). ``mnist-supervised-style-paper`` is the paper's model.
+    matching q(z|y) to the prior within every class, so z cannot carry the digit: far more of the
+    images decoded with a label show that digit (judged by a logistic regression,
+    ``benchmarks/supervised_style.py``) than with the paper's model (results/reproduce/fig7.md,
+    written by ``benchmarks/reproduce.py fig7``). ``mnist-supervised-style-paper`` is the paper's model.
     """
     cfg = mnist_supervised_style_paper()
     cfg.name = "mnist-supervised-style"
@@ -114,8 +113,8 @@ def mnist_vae_2d() -> Config:
     The cost is the Bernoulli negative log-likelihood (``bce``), so that the objective is the
     negative ELBO; with the squared error the KL would be weighed against a Gaussian decoder of
     variance 1/2, far wider than the pixel noise. The reconstruction optimizer is the AAE's SGD
-    (lr 0.001, momentum 0.9): it does not diverge on this cost (measured: 3 epochs on 10,000
-    training images, negative ELBO 234 -> 178 nats, test MSE 0.051), so no switch to Adam.
+    (lr 0.001, momentum 0.9): it does not diverge on this cost (a short probe on 10,000 training
+    images, docs/regularizers.md), so no switch to Adam.
     """
     cfg = mnist_gaussian_2d()
     cfg.name = "mnist-vae-2d"

@@ -13,8 +13,8 @@ class ClusteringAAE(CategoricalAAE):
     """y holds K unsupervised clusters; evaluated by naming each cluster after the label of its
     most confident validation example."""
 
-    # bf16: test error after 5 epochs of mnist-clusters-16-paper, seeds 0-2, 33.4 ± 4.7 % in bf16 against
-    # 36.3 ± 5.3 % in float32 (benchmarks/precision_parity.py, docs/speed.md)
+    # bf16: 5 epochs of mnist-clusters-16-paper, seeds 0-2, end as well as in float32
+    # (benchmarks/precision_parity.py; the numbers in docs/speed.md)
     capabilities: ClassVar[Capabilities] = Capabilities(clusters=True, label_decoder=True, heads=True, bf16_parity=True)
 
     @classmethod

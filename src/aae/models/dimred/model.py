@@ -41,8 +41,8 @@ class DimensionalityReductionAAE(CategoricalAAE):
     classify: ClassVar[bool] = True
     phases: ClassVar[tuple[str, ...]] = SEMISUPERVISED_PHASES
     metrics: ClassVar[dict[str, str]] = {**CATEGORICAL_METRICS, **CLASSIFY_METRICS, "head_penalty": "recon"}
-    # bf16: test error after 5 epochs of mnist-dimred-2d-1000-paper, seeds 0-2, 9.63 ± 1.42 % in bf16
-    # against 9.22 ± 0.67 % in float32 (benchmarks/precision_parity.py, docs/speed.md)
+    # bf16: 5 epochs of mnist-dimred-2d-1000-paper, seeds 0-2, end as well as in float32
+    # (benchmarks/precision_parity.py; the numbers in docs/speed.md)
     capabilities: ClassVar[Capabilities] = Capabilities(
         classes=True,
         labeled_batch=True,

@@ -22,8 +22,8 @@ class SemiSupervisedAAE(CategoricalAAE):
     classify: ClassVar[bool] = True
     phases: ClassVar[tuple[str, ...]] = SEMISUPERVISED_PHASES
     metrics: ClassVar[dict[str, str]] = {**CATEGORICAL_METRICS, **CLASSIFY_METRICS}
-    # bf16: test error after 5 epochs of mnist-semisupervised-100-vat, seeds 0-2, 5.11 ± 2.48 % in
-    # bf16 against 5.53 ± 3.29 % in float32 (benchmarks/precision_parity.py, docs/speed.md)
+    # bf16: 5 epochs of mnist-semisupervised-100-vat, seeds 0-2, end as well as in float32
+    # (benchmarks/precision_parity.py; the numbers in docs/speed.md)
     capabilities: ClassVar[Capabilities] = Capabilities(
         classes=True, labeled_batch=True, teacher=True, label_decoder=True, heads=True, bf16_parity=True
     )

@@ -38,8 +38,8 @@ class SupervisedAAE(LabelDecoderModel):
 
     phases: ClassVar[tuple[str, ...]] = ("recon", "disc", "gen")
     metrics: ClassVar[dict[str, str]] = {"recon_loss": "recon", **ADVERSARIAL_METRICS}
-    # bf16: after 5 epochs of mnist-supervised-style, seeds 0-2, 87.1 ± 0.7 % of decoded images show
-    # their label against 88.0 ± 1.6 % in float32 (benchmarks/precision_parity.py, docs/speed.md)
+    # bf16: 5 epochs of mnist-supervised-style, seeds 0-2, end as well as in float32
+    # (benchmarks/precision_parity.py; the numbers in docs/speed.md)
     capabilities: ClassVar[Capabilities] = Capabilities(label_decoder=True, bf16_parity=True)
 
     def __init__(
