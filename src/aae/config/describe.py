@@ -93,30 +93,18 @@ def _with_type(note: str, tp: Any) -> str:
 def annotated_toml(cfg: Config) -> str:
     """``cfg`` as TOML (what ``aae train CONFIG.toml`` reads back), each key followed by a comment
     with its meaning, type and, where ``cfg`` changes it, the default."""
-    from aae.sweep.toml import _toml_key, _toml_value
+    from aae.sweep.toml import _toml_value, to_toml
 
     notes, defaults = key_notes(cfg), _flat(Config().to_dict())
-    lines: list[str] = []
 
-    def table(prefix: list[str], node: dict[str, Any]) -> None:
-        scalars = {k: v for k, v in node.items() if not isinstance(v, dict) or not v}
-        tables = {k: v for k, v in node.items() if isinstance(v, dict) and v}
-        if prefix and (scalars or not tables):
-            head = ".".join(prefix)
-            phase = f"the optimizer of the '{prefix[-1]}' phase" if prefix[0] == "optim" else ""
-            what = OTHER_NOTES.get(head) or phase
-            lines.append(("\n" if lines else "") + f"[{head}]" + (f"  # {what}" if what else ""))
-        for k, v in scalars.items():
-            key = ".".join([*prefix, k])
-            note = notes.get(key, "")
-            if key in defaults and defaults[key] != v:
-                note += f"; default {_toml_value(defaults[key])}"
-            lines.append(f"{_toml_key(k)} = {_toml_value(v)}" + (f"  # {note}" if note else ""))
-        for k, v in tables.items():
-            table([*prefix, k], v)
+    def comment(path: list[str], value: Any) -> str:
+        key = ".".join(path)
+        if value is None:  # a table's heading
+            return OTHER_NOTES.get(key) or (f"the optimizer of the '{path[-1]}' phase" if path[0] == "optim" else "")
+        changed = f"; default {_toml_value(defaults[key])}" if key in defaults and defaults[key] != value else ""
+        return notes.get(key, "") + changed
 
-    table([], cfg.to_dict())
-    return "\n".join(lines) + "\n"
+    return to_toml(cfg.to_dict(), comment)
 
 
 def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -3,6 +3,7 @@
 import json
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,17 +37,23 @@ def _toml_value(v: Any) -> str:
     raise AAEError(f"cannot write {v!r} ({type(v).__name__}) as TOML")
 
 
-def to_toml(d: dict[str, Any]) -> str:
-    """Plain data (tables, lists, strings, numbers, booleans) as TOML text."""
+def to_toml(d: dict[str, Any], comment: Callable[[list[str], Any], str] | None = None) -> str:
+    """Plain data (tables, lists, strings, numbers, booleans) as TOML text; ``comment(path, value)``
+    (``path`` the keys down to a table heading or a value) gives the comment after that line."""
     lines: list[str] = []
+
+    def note(path: list[str], value: Any = None) -> str:
+        text = comment(path, value) if comment else ""
+        return f"  # {text}" if text else ""
 
     def table(prefix: list[str], node: dict[str, Any]) -> None:
         scalars = {k: v for k, v in node.items() if not isinstance(v, dict) or not v}
         tables = {k: v for k, v in node.items() if isinstance(v, dict) and v}
         if prefix and (scalars or not tables):
-            lines.append(("\n" if lines else "") + "[" + ".".join(_toml_key(p) for p in prefix) + "]")
+            head = "[" + ".".join(_toml_key(p) for p in prefix) + "]"
+            lines.append(("\n" if lines else "") + head + note(prefix))
         for k, v in scalars.items():
-            lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+            lines.append(f"{_toml_key(k)} = {_toml_value(v)}" + note([*prefix, k], v))
         for k, v in tables.items():
             table([*prefix, k], v)
 
