@@ -83,6 +83,7 @@ INVALID = {
     "semisupervised.entmin_weight": negative,
     "semisupervised.label_smoothing": not_fraction,
     "semisupervised.labeled_mixup": negative,
+    "semisupervised.labeled_shift": st.integers(max_value=-1),
     "semisupervised.categories_per_class": st.integers(max_value=0),
     "semisupervised.teacher_weight": negative,
     "semisupervised.teacher_rampup": negative,

@@ -95,3 +95,19 @@ def test_input_shift_moves_the_images_of_training_passes_only():
     assert torch.allclose(net(x, g(), noise=False), clean)  # VAT's passes, with noise=False, see x itself
     with pytest.raises(AAEError, match="network.input_shift=1 translates images"):
         build_model(cfg, 16, 3, None)
+
+
+def test_labeled_shift_moves_the_labeled_images_only():
+    cfg = tiny(entmin_weight=0.5, labeled_shift=2)
+    torch.manual_seed(0)
+    model = build_model(cfg, 25, 4, (5, 5))
+    seen = []  # (batch size, where each image's bright pixel is) of every pass through the network
+    model.net.net.register_forward_pre_hook(lambda _m, a: seen.append((len(a[0]), a[0].argmax(1).tolist())))
+    dots = lambda n: torch.zeros(n, 25).index_fill_(1, torch.tensor([12]), 1.0)  # noqa: E731
+    recorded_step(model, cfg, dots(8), torch.full((8,), -1), labeled=(dots(4), torch.arange(4)))
+    labeled = [where for n, where in seen if n == 4]
+    assert len(labeled) == 1 and labeled[0] != [12] * 4  # the cross-entropy pass: translated
+    entropy = [where for n, where in seen if n == 8][-1]  # the entropy pass, unlike network.input_shift's
+    assert entropy == [12] * 8
+    with pytest.raises(AAEError, match="semisupervised.labeled_shift=2 translates images"):
+        build_model(cfg, 25, 4, None)

@@ -10,7 +10,7 @@ from aae.config import Config, NetworkConfig, OptimConfig, SemiSupervisedConfig
 from aae.errors import AAEError
 from aae.models import SemiSupervisedAAE, build_model
 from aae.training import Trainer, make_optimizer
-from model_helpers import labeled_data, one_step, prefixes
+from model_helpers import labeled_data, one_step, prefixes, recorded_step
 from model_helpers import tiny_categorical as tiny_cat
 
 
@@ -331,3 +331,37 @@ def test_semisupervised_100_labels_beats_a_plain_mlp_on_mnist(shared_data, seed,
     aae_error = float((tr.model.eval().predict_proba(x_test).argmax(1) != y_test).float().mean())
     mlp_error = plain_mlp_error(splits.x_train[lab], splits.y_train[lab], x_test, y_test, hidden, tr.step, cfg, seed)
     assert aae_error < mlp_error - 0.02, (aae_error, mlp_error)
+
+
+def _centre_dots(n: int, side: int = 5) -> torch.Tensor:
+    """``n`` flattened ``side``×``side`` images, each one bright pixel at the centre."""
+    x = torch.zeros(n, side * side)
+    x[:, (side * side) // 2] = 1.0
+    return x
+
+
+def test_labeled_shift_moves_the_labeled_images_of_the_classification_phase_only():
+    def passes(shift):
+        """(batch size, where each image's bright pixel is) of every pass through the trunk in one step."""
+        cfg = tiny_cat("semisupervised")
+        cfg.semisupervised.labeled_shift = shift
+        torch.manual_seed(0)
+        model = build_model(cfg, 25, 4, (5, 5))
+        seen = []
+        model.encoder.trunk.register_forward_pre_hook(lambda _m, a: seen.append((len(a[0]), a[0].argmax(1).tolist())))
+        labeled = (_centre_dots(4), torch.arange(4))
+        _, order, _ = recorded_step(model, cfg, _centre_dots(8), torch.full((8,), -1), labeled=labeled)
+        assert order == ["recon", "disc", "gen", "classify"]
+        return [w for n, w in seen if n == 8], [w for n, w in seen if n == 4]
+
+    unlabeled, labeled = passes(2)
+    assert unlabeled and all(w == [12] * 8 for w in unlabeled)  # reconstruction and regularization: unmoved
+    assert len(labeled) == 1 and labeled[0] != [12] * 4  # the cross-entropy pass: translated
+    assert passes(0)[1] == [[12] * 4]
+    cfg = tiny_cat("semisupervised")
+    cfg.semisupervised.labeled_shift = 5
+    with pytest.raises(AAEError, match="semisupervised.labeled_shift=5 is not smaller than the 5x5 images"):
+        build_model(cfg, 25, 4, (5, 5))
+    cfg.semisupervised.labeled_shift = 1
+    with pytest.raises(AAEError, match="semisupervised.labeled_shift=1 translates images"):
+        build_model(cfg, 25, 4, None)

@@ -94,19 +94,21 @@ def shift_images(x: torch.Tensor, chw: tuple[int, int, int], k: int, generator: 
     return padded[batch, :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2).reshape(n, -1)
 
 
-def shift_shape(input_shift: int, image_shape: Sequence[int] | None, data_dim: int) -> tuple[int, int, int] | None:
+def shift_shape(
+    input_shift: int, image_shape: Sequence[int] | None, data_dim: int, key: str = "network.input_shift"
+) -> tuple[int, int, int] | None:
     """``(c, h, w)`` of the images that ``input_shift`` > 0 translates (None when 0); refused
-    for data without an image shape or shifts as large as the image."""
+    for data without an image shape or shifts as large as the image (the message names ``key``)."""
     if input_shift == 0:
         return None
     if image_shape is None:
         raise AAEError(
-            f"network.input_shift={input_shift} translates images, and this data set has no image shape "
-            "(tabular data or non-square arrays); set network.input_shift=0"
+            f"{key}={input_shift} translates images, and this data set has no image shape "
+            f"(tabular data or non-square arrays); set {key}=0"
         )
     chw = image_chw(image_shape, data_dim)
     if input_shift >= min(chw[1:]):
-        raise AAEError(f"network.input_shift={input_shift} is not smaller than the {chw[1]}x{chw[2]} images")
+        raise AAEError(f"{key}={input_shift} is not smaller than the {chw[1]}x{chw[2]} images")
     return chw
 
 

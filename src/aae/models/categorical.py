@@ -33,6 +33,7 @@ from aae.models.build import build_decoder, build_prior, initialized, network_kw
 from aae.models.classifier_terms import (
     balance_cost,
     frozen_batchnorm_stats,
+    labeled_shape,
     mean_entropy,
     mixup,
     no_dropout,
@@ -41,7 +42,7 @@ from aae.models.classifier_terms import (
 )
 from aae.models.clustering.config import ClusteringConfig
 from aae.models.semisupervised.config import SemiSupervisedConfig
-from aae.networks import CategoricalEncoder, Decoder
+from aae.networks import CategoricalEncoder, Decoder, shift_images
 from aae.priors import Categorical
 from aae.regularizers import AdversarialRegularizer
 
@@ -75,6 +76,7 @@ class CategoricalAAE(LabelDecoderModel):
         recon_loss: str = "mse",
         terms: SemiSupervisedConfig | None = None,
         clusters: ClusteringConfig | None = None,
+        labeled_chw: tuple[int, int, int] | None = None,
     ):
         super().__init__()
         self.encoder, self.decoder = encoder, decoder
@@ -83,6 +85,10 @@ class CategoricalAAE(LabelDecoderModel):
         # the classification phase's terms besides cross-entropy (semi-supervised variants only)
         self.terms = (terms or SemiSupervisedConfig()) if self.classify else SemiSupervisedConfig()
         self.clusters = clusters or ClusteringConfig()  # batch-level terms of the adversarial phase
+        # (c, h, w) of the labeled images that terms.labeled_shift translates (None: no shift)
+        self.labeled_chw = labeled_chw
+        if self.terms.labeled_shift and labeled_chw is None:
+            raise AAEError("semisupervised.labeled_shift translates images: the model needs labeled_chw, their shape")
         # y has K = n_categories units; class c owns units c·m .. c·m + m − 1 (m = per_class; 1 for clustering)
         self.n_categories, self.per_class = encoder.n_classes, self.terms.categories_per_class
         if self.n_categories % self.per_class:
@@ -105,7 +111,8 @@ class CategoricalAAE(LabelDecoderModel):
     ) -> CategoricalAAE:
         k = cls.categories_for(cfg, n_classes)
         parts = categorical_parts(cfg, data_dim, k, cls.decoder_inputs(cfg, k), image_shape)
-        return initialized(cls(*parts, cfg.recon_loss, cfg.semisupervised, cfg.clustering), cfg)
+        chw = labeled_shape(cfg, image_shape, data_dim) if cls.classify else None
+        return initialized(cls(*parts, cfg.recon_loss, cfg.semisupervised, cfg.clustering, chw), cfg)
 
     def phase_parameters(self) -> dict[str, list[nn.Parameter]]:
         params = {
@@ -268,6 +275,7 @@ class CategoricalAAE(LabelDecoderModel):
         xl, yl = labeled
         t = self.terms
         target = yl
+        xl = shift_images(xl, self.labeled_chw, t.labeled_shift, generator)  # xl itself when the shift is 0
         if t.labeled_mixup > 0:
             xl, target = mixup(xl, F.one_hot(yl, self.n_classes).float(), t.labeled_mixup, generator)
             yl = target.argmax(1)  # the accuracy reported: against each mixed image's larger share

@@ -5,6 +5,8 @@ paper's cross-entropy on labeled examples.
   q(y|x + r_adv), r_adv the perturbation of L2 norm ``eps`` that changes q(y|x) most, found by
   one step of power iteration. It makes q(y|x) smooth around the unlabeled data.
 - Entropy minimization (Grandvalet and Bengio 2005): the mean entropy of q(y|x) on unlabeled data.
+- Translations of the labeled images by a few pixels (``labeled_shift``): more views of the few
+  labels, which VAT's perturbations of a fixed radius do not give.
 - Mixup (Zhang et al. 2018) of the labeled batch: convex combinations of labeled images and of
   their targets, so q(y|x) moves linearly between labeled examples instead of bending round one.
 - The sigmoid ramp-up of a consistency weight (Tarvainen & Valpola 2017), for the mean teacher.
@@ -16,13 +18,22 @@ passes are not data the evaluation should be normalized with.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
 from scipy.special import betaincinv
 from torch import nn
+
+from aae.config import Config
+from aae.networks import shift_shape
+
+
+def labeled_shape(cfg: Config, image_shape: Sequence[int] | None, data_dim: int) -> tuple[int, int, int] | None:
+    """``(c, h, w)`` of the labeled images that ``semisupervised.labeled_shift`` translates (None
+    when it is 0); refused, naming the key, for data that are no images."""
+    return shift_shape(cfg.semisupervised.labeled_shift, image_shape, data_dim, "semisupervised.labeled_shift")
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from aae.config import Config
 from aae.errors import AAEError
 from aae.models.base import Amp, Capabilities, PredictorModel, check_every_class_labeled
 from aae.models.build import initialized
-from aae.models.classifier_terms import frozen_batchnorm_stats, mean_entropy, no_dropout, vat_loss
+from aae.models.classifier_terms import frozen_batchnorm_stats, labeled_shape, mean_entropy, no_dropout, vat_loss
 from aae.models.semisupervised.config import SemiSupervisedConfig
 from aae.networks import corrupt, mlp, shift_images, shift_shape
 
@@ -78,10 +78,20 @@ class VATClassifier(PredictorModel):
     metrics: ClassVar[dict[str, str]] = CLASSIFIER_METRICS
     capabilities: ClassVar[Capabilities] = Capabilities(classes=True, labeled_batch=True, codes=False)
 
-    def __init__(self, net: ClassifierNet, n_classes: int, terms: SemiSupervisedConfig | None = None):
+    def __init__(
+        self,
+        net: ClassifierNet,
+        n_classes: int,
+        terms: SemiSupervisedConfig | None = None,
+        labeled_chw: tuple[int, int, int] | None = None,
+    ):
         super().__init__()
         self.net, self.n_classes = net, n_classes
         self.terms = terms or SemiSupervisedConfig()
+        # (c, h, w) of the labeled images that terms.labeled_shift translates (None: no shift)
+        self.labeled_chw = labeled_chw
+        if self.terms.labeled_shift and labeled_chw is None:
+            raise AAEError("semisupervised.labeled_shift translates images: the model needs labeled_chw, their shape")
 
     @classmethod
     def from_config(
@@ -95,7 +105,8 @@ class VATClassifier(PredictorModel):
         shift = shift_shape(n.input_shift, image_shape, data_dim)  # refuses a shift of data that are no images
         net = ClassifierNet(data_dim, n_classes, n.hidden, n.batchnorm, n.batchnorm, n.dropout, n.input_noise,
                             n.input_dropout, n.input_shift, shift)  # fmt: skip
-        return initialized(cls(net, n_classes, cfg.semisupervised), cfg)
+        chw = labeled_shape(cfg, image_shape, data_dim)
+        return initialized(cls(net, n_classes, cfg.semisupervised, chw), cfg)
 
     def phase_parameters(self) -> dict[str, list[nn.Parameter]]:
         return {"classify": list(self.net.parameters())}
@@ -109,6 +120,7 @@ class VATClassifier(PredictorModel):
             raise AAEError("the classifier's train_step needs a labeled mini-batch (labeled=(x, y))")
         xl, yl = labeled
         t, out = self.terms, {}
+        xl = shift_images(xl, self.labeled_chw, t.labeled_shift, generator)  # xl itself when the shift is 0
         with amp():
             stats = nullcontext() if t.labeled_bn_stats else frozen_batchnorm_stats(self.net)
             with stats:

@@ -32,6 +32,10 @@ class SemiSupervisedConfig(FamilyTable):
     # mixup (Zhang et al. 2018) on the labeled batch: α of the Beta(α, α) weight that mixes each
     # labeled image, and its one-hot target, with another of the batch (0: off; 1: a uniform weight)
     labeled_mixup: float = 0.0
+    # the labeled images of the cross-entropy translated by up to this many pixels along each axis,
+    # each its own draw (0: off): more views of the few labels, in the classification phase only;
+    # the reconstruction and regularization phases see the images unmoved
+    labeled_shift: int = 0
     # m softmax units per class (y has K = m × classes categories, class c owns units c·m .. c·m + m − 1;
     # q(class|x) is the sum over its units): a class can hold several modes of its own, so two
     # similar classes need not share one unit's prior mass
@@ -55,6 +59,7 @@ class SemiSupervisedConfig(FamilyTable):
             ("entmin_weight", self.entmin_weight, at_least(0)),
             ("label_smoothing", self.label_smoothing, below(1)),
             ("labeled_mixup", self.labeled_mixup, at_least(0)),
+            ("labeled_shift", self.labeled_shift, at_least(0)),
             ("categories_per_class", self.categories_per_class, at_least(1)),
             ("teacher_weight", self.teacher_weight, at_least(0)),
             ("teacher_weight", self.teacher_weight, teacher_needs_ema),
