@@ -379,3 +379,19 @@ def test_bad_parameters_raise_in_fit(est, error, match):
     x, y = blobs(n=20)
     with pytest.raises(error, match=match):
         est.fit(x, y)
+
+
+def test_verbose_shows_a_bar_per_training_and_epoch_lines_at_2(capsys):
+    x, _ = blobs(n=60, centers=3)
+    params = dict(n_clusters=3, style_dim=1, max_epochs=2, **SMALL)
+    AAEClustering(**params).fit(x)
+    assert capsys.readouterr().err == ""  # silent by default
+    AAEClustering(n_init=2, verbose=True, **params).fit(x)
+    err = capsys.readouterr().err
+    assert "AAEClustering 1/2" in err and "AAEClustering 2/2" in err and "2/2 [" in err and "recon_loss=" in err
+    assert "epoch 1/2:" not in err
+    AAEClustering(verbose=2, **params).fit(x)
+    out = capsys.readouterr()
+    assert "AAEClustering epoch 2/2: recon_loss=" in out.out + out.err
+    with pytest.raises(ValueError, match="verbose must be >= 0"):
+        AAEClustering(verbose=-1, **params).fit(x)

@@ -11,7 +11,8 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import nn
+from tqdm import tqdm
 
 from aae.config import Config, NetworkConfig, OptimConfig
 from aae.data import kth_neighbour_distance
@@ -37,6 +39,7 @@ from aae.sklearn._checks import (
     check_positive,
     check_prior,
     check_sizes,
+    check_verbose,
     one_of,
     optional,
     seed_from,
@@ -138,7 +141,13 @@ class AAEMixin:
         kind="int, RandomState instance or None",
         doc="Seeds the weights, the data order and every noise draw.",
     )
-    verbose: bool = param(default=False, kind="bool", doc="Print the mean losses after every epoch.")
+    verbose: int = param(
+        default=0,
+        kind="int",
+        doc="0: silent; 1: a progress bar (tqdm, on stderr) for each training, with its latest losses; 2: also "
+        "a line of mean losses after every epoch. ``True`` is 1.",
+        check=check_verbose,
+    )
 
     def _validate_fit_data(self, X: Any, y: Any = None) -> tuple[np.ndarray, Any]:
         """The parameters, then ``X`` (and ``y`` when given) as scikit-learn validates them for ``fit``."""
@@ -214,13 +223,22 @@ class AAEMixin:
         )
 
     def _fit_model(
-        self, model: str, X: np.ndarray, y: np.ndarray, n_classes: int, code_dim: int, seed: int | None = None, **kw
+        self,
+        model: str,
+        X: np.ndarray,
+        y: np.ndarray,
+        n_classes: int,
+        code_dim: int,
+        seed: int | None = None,
+        training: tuple[int, int] = (1, 1),
+        **kw,
     ) -> tuple[nn.Module, Config]:
         """Build the model ``model`` (``_config`` with ``kw``) and train it on ``X`` ``(n, d)``, ``y`` ``(n,)``.
 
-        ``seed`` (default: drawn from ``random_state``) seeds the weights and the training.
-        Sets ``history_`` (one dict of mean losses per epoch); returns the model in eval mode
-        and its config. Torch's global random state is left as it was.
+        ``seed`` (default: drawn from ``random_state``) seeds the weights and the training;
+        ``training``: (this one, of how many) in the fit, for the progress bar. Sets
+        ``history_`` (one dict of mean losses per epoch); returns the model in eval mode and
+        its config. Torch's global random state is left as it was.
         """
         seed = seed_from(self.random_state) if seed is None else seed
         with user_errors():
@@ -231,13 +249,32 @@ class AAEMixin:
                 net = build_model(cfg, X.shape[1], n_classes).to(dev)
                 x = torch.tensor(X, dtype=torch.float32, device=dev)
                 trainer = Trainer(net, cfg, x, torch.as_tensor(y, dtype=torch.long, device=dev))
-                trainer.fit(int(self.max_epochs), on_epoch_end=self._report if self.verbose else None)
+                with self._progress(training) as on_epoch_end:
+                    trainer.fit(int(self.max_epochs), on_epoch_end=on_epoch_end)
         self.history_ = trainer.history
         return net.eval(), cfg
 
-    def _report(self, metrics: dict) -> None:
-        losses = " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k.endswith(("_loss", "_acc")))
-        print(f"{type(self).__name__} epoch {metrics['epoch']}/{self.max_epochs}: {losses} ({metrics['seconds']:.1f}s)")
+    @contextmanager
+    def _progress(self, training: tuple[int, int]) -> Iterator[Callable[[dict], None] | None]:
+        """What ``verbose`` shows of one training (``training``: this one, of how many), as the
+        ``on_epoch_end`` callback of :meth:`Trainer.fit`: None when silent."""
+        level = int(self.verbose)
+        if level == 0:
+            yield None
+            return
+        i, n = training
+        desc = type(self).__name__ + (f" {i}/{n}" if n > 1 else "")
+        with tqdm(total=int(self.max_epochs), desc=desc, unit="epoch", leave=True, dynamic_ncols=True) as bar:
+
+            def on_epoch_end(metrics: dict) -> None:
+                losses = {k: f"{v:.4g}" for k, v in metrics.items() if k.endswith(("_loss", "_acc"))}
+                bar.set_postfix(losses, refresh=False)
+                bar.update(1)
+                if level >= 2:
+                    text = " ".join(f"{k}={v}" for k, v in losses.items())
+                    bar.write(f"{desc} epoch {metrics['epoch']}/{self.max_epochs}: {text} ({metrics['seconds']:.1f}s)")
+
+            yield on_epoch_end
 
     @torch.no_grad()
     def _infer(

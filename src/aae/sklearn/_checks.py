@@ -73,6 +73,11 @@ def check_sizes(name: str, value: Any) -> list[int]:
     return [int(s) for s in sizes]
 
 
+def check_verbose(name: str, value: Any) -> None:
+    """0, 1, 2 (or more), or a bool (``True`` is 1)."""
+    check_int(name, int(value) if isinstance(value, bool) else value, 0)
+
+
 def at_least(low: int) -> Check:
     """An integer >= ``low``."""
     return lambda name, value: check_int(name, value, low)

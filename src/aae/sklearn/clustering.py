@@ -90,10 +90,11 @@ class AAEClustering(ClusterMixin, BalanceMixin, SmoothnessMixin, CategoricalMixi
         self.smoothness_eps_ = self._smoothness_eps(X, seed)
         terms = self._batch_terms(vat_weight=float(self.smoothness_weight), vat_eps=self.smoothness_eps_)
         fits = []
-        for s in seeds:
+        for i, s in enumerate(seeds, 1):
             model, cfg = self._fit_categorical(
-                "clustering", X, unlabeled, 0, style_dim, seed=s, n_clusters=n_clusters, clustering=terms
-            )
+                "clustering", X, unlabeled, 0, style_dim, seed=s, n_clusters=n_clusters, clustering=terms,
+                training=(i, len(seeds)),
+            )  # fmt: skip
             proba = self._memberships(X, model)
             fits.append((float(proba.max(1).mean()), model, cfg, self.history_, proba))
         _, self.model_, self.config_, self.history_, proba = max(fits, key=lambda f: f[0])
