@@ -4,6 +4,7 @@ import math
 import pytest
 import torch
 
+from aae.config import NetworkConfig
 from aae.errors import AAEError
 from aae.networks import CategoricalEncoder, Decoder, Discriminator, Encoder, init_normal_, mlp
 
@@ -19,7 +20,7 @@ def test_mlp_layout_and_output_activation():
 
 
 def test_deterministic_encoder_is_a_function_of_x():
-    enc = Encoder(12, 2, [16], "deterministic")
+    enc = Encoder(12, NetworkConfig(code_dim=2, hidden=[16]))
     x = torch.rand(5, 12)
     g1, g2 = torch.Generator().manual_seed(1), torch.Generator().manual_seed(2)
     assert enc(x, g1).shape == (5, 2)
@@ -27,7 +28,7 @@ def test_deterministic_encoder_is_a_function_of_x():
 
 
 def test_gaussian_encoder_reparameterises():
-    enc = Encoder(12, 3, [16], "gaussian")
+    enc = Encoder(12, NetworkConfig(code_dim=3, hidden=[16], encoder="gaussian"))
     x = torch.rand(4, 12)
     mu, logvar = enc.stats(x)
     assert mu.shape == logvar.shape == (4, 3)
@@ -42,7 +43,7 @@ def test_gaussian_encoder_reparameterises():
 
 
 def test_universal_encoder_takes_noise_input():
-    enc = Encoder(12, 2, [16], "universal", noise_dim=4)
+    enc = Encoder(12, NetworkConfig(code_dim=2, hidden=[16], encoder="universal", noise_dim=4))
     assert enc.net[0].in_features == 16
     x = torch.rand(3, 12)
     a = enc(x, torch.Generator().manual_seed(1))
@@ -50,9 +51,9 @@ def test_universal_encoder_takes_noise_input():
     assert a.shape == (3, 2) and not torch.allclose(a, b)
     torch.testing.assert_close(a, enc(x, torch.Generator().manual_seed(1)))
     with pytest.raises(AAEError, match="noise_dim"):
-        Encoder(12, 2, [16], "universal", noise_dim=0)
+        Encoder(12, NetworkConfig(code_dim=2, hidden=[16], encoder="universal", noise_dim=0))
     with pytest.raises(AAEError, match="unknown encoder kind"):
-        Encoder(12, 2, [16], "stochastic")
+        Encoder(12, NetworkConfig(code_dim=2, hidden=[16], encoder="stochastic"))
 
 
 def test_decoder_sigmoid_and_linear():
@@ -86,7 +87,7 @@ IMAGE_SHAPES = [(28, 28), (3, 32, 32), (48, 48)]
 @pytest.mark.parametrize("kind", ["deterministic", "gaussian", "universal"])
 def test_conv_encoder_and_decoder_shapes(shape, kind):
     d = math.prod(shape)
-    enc = Encoder(d, 3, kind=kind, noise_dim=2, arch="conv", image_shape=shape, channels=[4, 8, 8])
+    enc = Encoder(d, NetworkConfig(code_dim=3, encoder=kind, noise_dim=2, arch="conv", channels=[4, 8, 8]), shape)
     assert [m.stride for m in enc.net.conv if isinstance(m, torch.nn.Conv2d)] == [(2, 2)] * 3
     assert enc.net.conv[0].in_channels == (shape[0] if len(shape) == 3 else 1)
     x = torch.rand(5, d)
@@ -104,7 +105,7 @@ def test_conv_encoder_and_decoder_shapes(shape, kind):
 
 
 def test_conv_universal_encoder_uses_its_noise():
-    enc = Encoder(784, 2, kind="universal", noise_dim=4, arch="conv", image_shape=(28, 28), channels=[4])
+    enc = Encoder(784, NetworkConfig(encoder="universal", noise_dim=4, arch="conv", channels=[4]), (28, 28))
     assert enc.net.out.in_features == 4 * 14 * 14 + 4
     x = torch.rand(3, 784)
     a, b = enc(x, torch.Generator().manual_seed(1)), enc(x, torch.Generator().manual_seed(2))
@@ -114,13 +115,13 @@ def test_conv_universal_encoder_uses_its_noise():
 
 def test_conv_needs_images():
     with pytest.raises(AAEError, match="needs image data.*tabular"):
-        Encoder(30, 2, arch="conv", image_shape=None)
+        Encoder(30, NetworkConfig(arch="conv"), None)
     with pytest.raises(AAEError, match=r"image shape \(3, 8, 8\) does not match the 100 values"):
         Decoder(2, 100, arch="conv", image_shape=(3, 8, 8))
     with pytest.raises(AAEError, match="below 1x1; use fewer network.channels"):
-        Encoder(64, 2, arch="conv", image_shape=(8, 8), channels=[4, 4, 4, 4])
+        Encoder(64, NetworkConfig(arch="conv", channels=[4, 4, 4, 4]), (8, 8))
     with pytest.raises(AAEError, match="unknown network arch 'rnn'"):
-        Encoder(64, 2, arch="rnn")
+        Encoder(64, NetworkConfig(arch="rnn"))
 
 
 def test_init_normal_reaches_conv_layers():
@@ -133,7 +134,7 @@ def test_init_normal_reaches_conv_layers():
 @pytest.mark.parametrize("shape", IMAGE_SHAPES)
 def test_conv_categorical_encoder_shapes_and_classifier_parameters(shape):
     d = math.prod(shape)
-    enc = CategoricalEncoder(d, 7, 3, arch="conv", image_shape=shape, channels=[4, 8], batchnorm=True)
+    enc = CategoricalEncoder(d, 7, NetworkConfig(code_dim=3, arch="conv", channels=[4, 8], batchnorm=True), shape)
     logits, z = enc(torch.rand(5, d))
     assert logits.shape == (5, 7) and z.shape == (5, 3)
     convs = [m for m in enc.trunk.modules() if isinstance(m, torch.nn.Conv2d)]
@@ -144,17 +145,17 @@ def test_conv_categorical_encoder_shapes_and_classifier_parameters(shape):
     ids = {id(p) for p in enc.classifier_parameters()}
     assert all(id(p) in ids for p in enc.trunk.parameters()) and id(enc.z_head.weight) not in ids
     with pytest.raises(AAEError, match="needs image data"):
-        CategoricalEncoder(30, 3, 2, arch="conv")
+        CategoricalEncoder(30, 3, NetworkConfig(arch="conv"))
 
 
 def test_batchnorm_in_conv_stacks():
     shape = (3, 16, 16)
-    enc = Encoder(768, 2, arch="conv", image_shape=shape, channels=[4, 8], batchnorm=True)
+    enc = Encoder(768, NetworkConfig(arch="conv", channels=[4, 8], batchnorm=True), shape)
     dec = Decoder(2, 768, arch="conv", image_shape=shape, channels=[4, 8], batchnorm=True)
     bn2d = [m.num_features for m in (*enc.modules(), *dec.modules()) if isinstance(m, torch.nn.BatchNorm2d)]
     assert bn2d == [4, 8, 4]  # after each encoder convolution, between the decoder's transposed ones
     assert any(isinstance(m, torch.nn.BatchNorm1d) for m in dec.net.inp)
-    plain = Encoder(768, 2, arch="conv", image_shape=shape, channels=[4, 8])
+    plain = Encoder(768, NetworkConfig(arch="conv", channels=[4, 8]), shape)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())
     # training mode normalises per batch; eval mode uses the running statistics
     x = torch.rand(6, 768)
@@ -176,13 +177,13 @@ def test_input_dropout_zeroes_a_fraction_scales_the_rest_and_replays_from_its_ge
     torch.testing.assert_close(out[kept], torch.full_like(out[kept], 1 / 0.8))
     assert torch.equal(out, corrupt(x, 0.0, torch.Generator().manual_seed(0), drop=0.2))
     assert corrupt(x, 0.0, None) is x
-    enc = CategoricalEncoder(50, 3, 2, hidden=(8,), input_dropout=0.5).train()
+    enc = CategoricalEncoder(50, 3, NetworkConfig(hidden=[8], input_dropout=0.5)).train()
     g = lambda: torch.Generator().manual_seed(1)  # noqa: E731
     assert not torch.equal(enc(x[:4], g())[0], enc(x[:4], g(), noise=False)[0])
     assert torch.equal(enc(x[:4], g())[0], enc(x[:4], g())[0])
     enc.eval()
     assert torch.equal(enc(x[:4], g())[0], enc(x[:4], g(), noise=False)[0])
-    plain = Encoder(50, 2, hidden=(8,), input_dropout=0.5).train()
+    plain = Encoder(50, NetworkConfig(hidden=[8], input_dropout=0.5)).train()
     assert not torch.equal(plain(x[:4], g()), plain.eval()(x[:4], g()))
 
 
@@ -217,15 +218,15 @@ def test_input_shift_acts_in_training_passes_only_and_needs_images():
 
     x = torch.rand(4, 64)
     g = lambda: torch.Generator().manual_seed(1)  # noqa: E731
-    enc = CategoricalEncoder(64, 3, 2, hidden=(8,), input_shift=2, image_shape=(8, 8)).train()
+    enc = CategoricalEncoder(64, 3, NetworkConfig(hidden=[8], input_shift=2), (8, 8)).train()
     assert not torch.equal(enc(x, g())[0], enc(x, g(), noise=False)[0])
     assert torch.equal(enc(x, g())[0], enc(x, g())[0])
     enc.eval()
     assert torch.equal(enc(x, g())[0], enc(x, g(), noise=False)[0])
-    plain = Encoder(64, 2, hidden=(8,), input_shift=1, image_shape=(1, 8, 8)).train()
+    plain = Encoder(64, NetworkConfig(hidden=[8], input_shift=1), (1, 8, 8)).train()
     assert not torch.equal(plain(x, g()), plain.eval()(x, g()))
     with pytest.raises(AAEError, match=r"network.input_shift=2 translates images, and this data set has no image"):
-        Encoder(64, 2, hidden=(8,), input_shift=2)
+        Encoder(64, NetworkConfig(hidden=[8], input_shift=2))
     with pytest.raises(AAEError, match=r"network.input_shift=8 is not smaller than the 8x8 images"):
         shift_shape(8, (8, 8), 64)
 

@@ -161,7 +161,7 @@ def test_kl_errors_are_clear():
     with pytest.raises(AAEError, match="Gaussian or Gaussian-mixture prior"):
         KLRegularizer(Uniform(2), 2)
     with pytest.raises(AAEError, match="network.encoder=gaussian"):
-        KLRegularizer(Gaussian(2), 2).penalty(torch.zeros(4, 2), torch.zeros(4, 2), None)
+        KLRegularizer(Gaussian(2), 2).penalty(torch.zeros(4, 2), (torch.zeros(4, 2), None))
     with pytest.raises(AAEError, match="codes of size 2"):
         KLRegularizer(Gaussian(2), 2).kl(torch.zeros(4, 3), torch.zeros(4, 3))
 

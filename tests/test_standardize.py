@@ -55,8 +55,8 @@ def test_data_and_model_standardization_agree():
 def test_encoders_standardize_their_input_and_the_decoder_maps_back():
     mean, std = stats()
     x = torch.rand(5, 6)
-    enc = Encoder(6, 2, hidden=[8], standardize=True)
-    cat = CategoricalEncoder(6, 3, 2, hidden=[8], standardize=True)
+    enc = Encoder(6, NetworkConfig(code_dim=2, hidden=[8]), standardize=True)
+    cat = CategoricalEncoder(6, 3, NetworkConfig(code_dim=2, hidden=[8]), standardize=True)
     dec = Decoder(2, 6, hidden=[8], output="linear", standardize=True)
     for m in (enc, cat, dec):
         assert set_standardization(m, mean, std) == 1

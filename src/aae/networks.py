@@ -25,9 +25,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aae.config import ARCHS, ENCODER_KINDS, STANDARDIZE_NEEDS_LINEAR
+from aae.config import ARCHS, ENCODER_KINDS, STANDARDIZE_NEEDS_LINEAR, NetworkConfig
 from aae.data.standardizer import standardize, unstandardize
 from aae.errors import AAEError
+
+#: ``(h, w)`` or ``(c, h, w)`` of the flattened examples; None for data that are no images
+ImageShape = Sequence[int] | None
 
 
 def mlp(
@@ -275,9 +278,11 @@ def set_standardization(model: nn.Module, mean: torch.Tensor, std: torch.Tensor)
 
 
 class Encoder(nn.Module):
-    """q(z|x). ``forward(x, generator) -> z`` of shape ``(n, code_dim)``.
+    """q(z|x). ``forward(x, generator) -> z`` of shape ``(n, code_dim)``, as ``net`` (the
+    ``[network]`` table: ``code_dim``, ``encoder``, ``hidden``, ``dropout``, ``batchnorm``, the
+    ``input_*`` corruptions, ``arch``, ``channels``) describes it.
 
-    kinds (paper §2):
+    kinds (``network.encoder``, paper §2):
       - ``deterministic``: z = f(x)
       - ``gaussian``: z ~ N(μ(x), σ(x)²), reparameterised; ``stats(x)`` gives (μ, log σ²)
       - ``universal``: z = f(x, η), η ~ N(0, I) of size ``noise_dim`` concatenated to x
@@ -288,39 +293,28 @@ class Encoder(nn.Module):
     """
 
     def __init__(
-        self,
-        data_dim: int,
-        code_dim: int,
-        hidden: Sequence[int] = (1000, 1000),
-        kind: str = "deterministic",
-        noise_dim: int = 0,
-        dropout: float = 0.0,
-        batchnorm: bool = False,
-        input_noise: float = 0.0,
-        arch: str = "mlp",
-        image_shape: Sequence[int] | None = None,
-        channels: Sequence[int] = (32, 64, 128),
-        standardize: bool = False,
-        input_dropout: float = 0.0,
-        input_shift: int = 0,
+        self, data_dim: int, net: NetworkConfig | None = None, image_shape: ImageShape = None, standardize: bool = False
     ):
         super().__init__()
+        n = net or NetworkConfig()
+        kind = n.encoder
         if kind not in ENCODER_KINDS:
             raise AAEError(f"unknown encoder kind {kind!r}; choose one of {list(ENCODER_KINDS)}")
-        if kind == "universal" and noise_dim < 1:
+        if kind == "universal" and n.noise_dim < 1:
             raise AAEError("the universal encoder needs noise_dim >= 1")
-        self.kind, self.code_dim, self.input_noise, self.input_dropout = kind, code_dim, input_noise, input_dropout
-        self.input_shift, self.shift_chw = input_shift, shift_shape(input_shift, image_shape, data_dim)
-        self.noise_dim = noise_dim if kind == "universal" else 0
-        out = 2 * code_dim if kind == "gaussian" else code_dim
+        self.kind, self.code_dim = kind, n.code_dim
+        self.input_noise, self.input_dropout = n.input_noise, n.input_dropout
+        self.input_shift, self.shift_chw = n.input_shift, shift_shape(n.input_shift, image_shape, data_dim)
+        self.noise_dim = n.noise_dim if kind == "universal" else 0
+        out = 2 * n.code_dim if kind == "gaussian" else n.code_dim
         self.standardize = Standardize(data_dim) if standardize else None
-        if arch == "conv":
+        if n.arch == "conv":
             shape = image_chw(image_shape, data_dim)
-            self.net = ConvEncoderNet(shape, channels, out, self.noise_dim, dropout, batchnorm)
-        elif arch == "mlp":
-            self.net = mlp(data_dim + self.noise_dim, hidden, out, dropout=dropout, batchnorm=batchnorm)
+            self.net = ConvEncoderNet(shape, n.channels, out, self.noise_dim, n.dropout, n.batchnorm)
+        elif n.arch == "mlp":
+            self.net = mlp(data_dim + self.noise_dim, n.hidden, out, dropout=n.dropout, batchnorm=n.batchnorm)
         else:
-            raise AAEError(f"unknown network arch {arch!r}; choose one of {list(ARCHS)}")
+            raise AAEError(f"unknown network arch {n.arch!r}; choose one of {list(ARCHS)}")
 
     def stats(
         self, x: torch.Tensor, generator: torch.Generator | None = None
@@ -426,9 +420,10 @@ class Discriminator(nn.Module):
 
 class CategoricalEncoder(nn.Module):
     """q(y, z | x) of the semi-supervised AAE (paper §5, Fig. 8): a shared trunk, then a softmax
-    head y (``n_classes`` logits) and a linear style head z (``style_dim``).
+    head y (``n_classes`` logits) and a linear style head z (``style_dim`` = ``network.code_dim``).
 
-    The trunk is an MLP (``hidden``; the heads read its last layer) or, with ``arch="conv"``,
+    ``net`` as for :class:`Encoder` (its ``encoder`` kind and ``noise_dim`` unused). The
+    trunk is an MLP (``hidden``; the heads read its last layer) or, with ``arch="conv"``,
     :class:`ConvFeatures` (``channels``; the heads read the flattened feature maps, as the
     conv :class:`Encoder`'s code layer does). ``standardize``: see :class:`Encoder`.
     ``forward(x, generator) -> (logits (n, n_classes), z (n, style_dim))``.
@@ -438,39 +433,32 @@ class CategoricalEncoder(nn.Module):
         self,
         data_dim: int,
         n_classes: int,
-        style_dim: int,
-        hidden: Sequence[int] = (1000, 1000),
-        dropout: float = 0.0,
-        batchnorm: bool = False,
-        input_noise: float = 0.0,
-        arch: str = "mlp",
-        image_shape: Sequence[int] | None = None,
-        channels: Sequence[int] = (32, 64, 128),
+        net: NetworkConfig | None = None,
+        image_shape: ImageShape = None,
         standardize: bool = False,
-        input_dropout: float = 0.0,
-        input_shift: int = 0,
     ):
         super().__init__()
-        self.n_classes, self.style_dim = n_classes, style_dim
-        self.input_noise, self.input_dropout = input_noise, input_dropout
-        self.input_shift, self.shift_chw = input_shift, shift_shape(input_shift, image_shape, data_dim)
+        n = net or NetworkConfig()
+        self.n_classes, self.style_dim = n_classes, n.code_dim
+        self.input_noise, self.input_dropout = n.input_noise, n.input_dropout
+        self.input_shift, self.shift_chw = n.input_shift, shift_shape(n.input_shift, image_shape, data_dim)
         self.standardize = Standardize(data_dim) if standardize else None
-        if arch == "conv":
-            features = ConvFeatures(image_chw(image_shape, data_dim), channels, batchnorm)
+        if n.arch == "conv":
+            features = ConvFeatures(image_chw(image_shape, data_dim), n.channels, n.batchnorm)
             width = features.n_features
-            self.trunk = nn.Sequential(features, *([nn.Dropout(dropout)] if dropout > 0 else []))
-        elif arch == "mlp":
-            if not hidden:
+            self.trunk = nn.Sequential(features, *([nn.Dropout(n.dropout)] if n.dropout > 0 else []))
+        elif n.arch == "mlp":
+            if not n.hidden:
                 raise AAEError("the semi-supervised encoder needs at least one hidden layer (shared by its two heads)")
-            trunk = mlp(data_dim, hidden[:-1], hidden[-1], dropout=dropout, batchnorm=batchnorm)
-            if batchnorm:
-                trunk.append(nn.BatchNorm1d(hidden[-1]))
+            trunk = mlp(data_dim, n.hidden[:-1], n.hidden[-1], dropout=n.dropout, batchnorm=n.batchnorm)
+            if n.batchnorm:
+                trunk.append(nn.BatchNorm1d(n.hidden[-1]))
             self.trunk = nn.Sequential(*trunk, nn.ReLU())
-            width = hidden[-1]
+            width = n.hidden[-1]
         else:
-            raise AAEError(f"unknown network arch {arch!r}; choose one of {list(ARCHS)}")
+            raise AAEError(f"unknown network arch {n.arch!r}; choose one of {list(ARCHS)}")
         self.y_head = nn.Linear(width, n_classes)
-        self.z_head = nn.Linear(width, style_dim)
+        self.z_head = nn.Linear(width, n.code_dim)
 
     def forward(
         self, x: torch.Tensor, generator: torch.Generator | None = None, noise: bool = True

@@ -23,6 +23,10 @@ from aae.errors import AAEError
 from aae.networks import Discriminator
 from aae.priors import Prior, single_gaussian
 
+Tensor, Generator = torch.Tensor, torch.Generator
+#: a Gaussian encoder's (mean, log-variance) of q(z|x), each (n, d); the log-variance None for the deterministic kinds
+Stats = tuple[torch.Tensor, torch.Tensor | None]
+
 
 class AdversarialRegularizer(nn.Module):
     """Discriminator-based match of codes ``z`` (``(n, d)``) to ``prior``."""
@@ -240,13 +244,9 @@ class MMDRegularizer(nn.Module):
         kzp = kernel_sum(pairwise_sq_dists(z, p), self.scales, self.kernel).mean()
         return kzz + kpp - 2 * kzp
 
-    def penalty(
-        self,
-        z: torch.Tensor,
-        mu: torch.Tensor | None = None,
-        logvar: torch.Tensor | None = None,
-        generator: torch.Generator | None = None,
-    ) -> torch.Tensor:
+    def penalty(self, z: torch.Tensor, stats: Stats | None = None, generator: Generator | None = None) -> Tensor:
+        """MMD² of the codes ``z`` ``(n, d)`` against the prior; ``stats`` (the encoder's mean and
+        log-variance) unused."""
         return self.mmd(z, generator)
 
 
@@ -300,16 +300,11 @@ class KLRegularizer(nn.Module):
         log_q = -0.5 * (((z - mu).pow(2) / logvar.exp()) + logvar + math.log(2 * math.pi)).sum(1)
         return (log_q - self.prior.log_prob(z)).mean()
 
-    def penalty(
-        self,
-        z: torch.Tensor,
-        mu: torch.Tensor | None = None,
-        logvar: torch.Tensor | None = None,
-        generator: torch.Generator | None = None,
-    ) -> torch.Tensor:
-        if logvar is None:
+    def penalty(self, z: torch.Tensor, stats: Stats | None = None, generator: Generator | None = None) -> Tensor:
+        """KL of q(z|x) given by ``stats`` = (mean, log-variance), each ``(n, d)``, at its sample ``z``."""
+        if stats is None or stats[1] is None:
             raise AAEError("the KL regularizer needs a Gaussian encoder: set network.encoder=gaussian")
-        return self.kl(mu, logvar, z, generator)
+        return self.kl(*stats, z, generator)
 
 
 PenaltyRegularizer = MMDRegularizer | KLRegularizer

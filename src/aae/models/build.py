@@ -25,7 +25,7 @@ def build_prior(cfg: Config) -> Prior:
 
 
 def network_kwargs(cfg: Config, image_shape: Sequence[int] | None) -> dict:
-    """Keyword arguments every encoder / decoder of ``cfg`` takes: arch, image shape, channels, standardize."""
+    """Keyword arguments of the decoder of ``cfg``: arch, image shape, channels, standardize."""
     net = cfg.network
     return {
         "arch": net.arch,
@@ -37,20 +37,7 @@ def network_kwargs(cfg: Config, image_shape: Sequence[int] | None) -> dict:
 
 def build_encoder(cfg: Config, data_dim: int, image_shape: Sequence[int] | None = None) -> Encoder:
     """The encoder q(z|x) that ``cfg.network`` describes, for data of ``data_dim`` features."""
-    net = cfg.network
-    return Encoder(
-        data_dim,
-        net.code_dim,
-        net.hidden,
-        net.encoder,
-        net.noise_dim,
-        net.dropout,
-        batchnorm=net.batchnorm,
-        input_noise=net.input_noise,
-        input_dropout=net.input_dropout,
-        input_shift=net.input_shift,
-        **network_kwargs(cfg, image_shape),
-    )
+    return Encoder(data_dim, cfg.network, image_shape, cfg.data.standardize)
 
 
 def build_decoder(cfg: Config, decoder_in: int, data_dim: int, image_shape: Sequence[int] | None = None) -> Decoder:

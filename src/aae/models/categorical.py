@@ -29,7 +29,7 @@ from aae.models.base import (
     reconstruction_loss,
     reconstruction_phase,
 )
-from aae.models.build import build_decoder, build_prior, initialized, network_kwargs
+from aae.models.build import build_decoder, build_prior, initialized
 from aae.models.classifier_terms import (
     balance_cost,
     frozen_batchnorm_stats,
@@ -37,12 +37,13 @@ from aae.models.classifier_terms import (
     mean_entropy,
     mixup,
     no_dropout,
+    shift_labeled,
     sigmoid_rampup,
     vat_loss,
 )
 from aae.models.clustering.config import ClusteringConfig
 from aae.models.semisupervised.config import SemiSupervisedConfig
-from aae.networks import CategoricalEncoder, Decoder, shift_images
+from aae.networks import CategoricalEncoder, Decoder
 from aae.priors import Categorical
 from aae.regularizers import AdversarialRegularizer
 
@@ -87,8 +88,6 @@ class CategoricalAAE(LabelDecoderModel):
         self.clusters = clusters or ClusteringConfig()  # batch-level terms of the adversarial phase
         # (c, h, w) of the labeled images that terms.labeled_shift translates (None: no shift)
         self.labeled_chw = labeled_chw
-        if self.terms.labeled_shift and labeled_chw is None:
-            raise AAEError("semisupervised.labeled_shift translates images: the model needs labeled_chw, their shape")
         # y has K = n_categories units; class c owns units c·m .. c·m + m − 1 (m = per_class; 1 for clustering)
         self.n_categories, self.per_class = encoder.n_classes, self.terms.categories_per_class
         if self.n_categories % self.per_class:
@@ -275,7 +274,7 @@ class CategoricalAAE(LabelDecoderModel):
         xl, yl = labeled
         t = self.terms
         target = yl
-        xl = shift_images(xl, self.labeled_chw, t.labeled_shift, generator)  # xl itself when the shift is 0
+        xl = shift_labeled(xl, self.labeled_chw, t.labeled_shift, generator)
         if t.labeled_mixup > 0:
             xl, target = mixup(xl, F.one_hot(yl, self.n_classes).float(), t.labeled_mixup, generator)
             yl = target.argmax(1)  # the accuracy reported: against each mixed image's larger share
@@ -352,10 +351,7 @@ def categorical_parts(
     """Encoder q(y, z | x) with ``k`` categories, decoder from ``decoder_in`` inputs, and the
     categorical and style regularizers."""
     net = cfg.network
-    encoder = CategoricalEncoder(
-        data_dim, k, net.code_dim, net.hidden, net.dropout, net.batchnorm, net.input_noise,
-        input_dropout=net.input_dropout, input_shift=net.input_shift, **network_kwargs(cfg, image_shape),
-    )  # fmt: skip
+    encoder = CategoricalEncoder(data_dim, k, net, image_shape, cfg.data.standardize)
     decoder = build_decoder(cfg, decoder_in, data_dim, image_shape)
     category = AdversarialRegularizer(Categorical(k), k, net.disc_hidden, input_noise=net.disc_noise)
     style = AdversarialRegularizer(build_prior(cfg), net.code_dim, net.disc_hidden, input_noise=net.disc_noise)

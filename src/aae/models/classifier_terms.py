@@ -27,13 +27,24 @@ from scipy.special import betaincinv
 from torch import nn
 
 from aae.config import Config
-from aae.networks import shift_shape
+from aae.errors import AAEError
+from aae.networks import shift_images, shift_shape
 
 
 def labeled_shape(cfg: Config, image_shape: Sequence[int] | None, data_dim: int) -> tuple[int, int, int] | None:
     """``(c, h, w)`` of the labeled images that ``semisupervised.labeled_shift`` translates (None
     when it is 0); refused, naming the key, for data that are no images."""
     return shift_shape(cfg.semisupervised.labeled_shift, image_shape, data_dim, "semisupervised.labeled_shift")
+
+
+def shift_labeled(
+    xl: torch.Tensor, chw: tuple[int, int, int] | None, shift: int, generator: torch.Generator | None
+) -> torch.Tensor:
+    """The labeled images ``xl`` ``(m, c·h·w)`` translated by up to ``shift`` pixels (``labeled_shift``;
+    ``chw`` from :func:`labeled_shape`); ``xl`` itself when ``shift`` is 0."""
+    if shift and chw is None:
+        raise AAEError("semisupervised.labeled_shift translates images: the model needs labeled_chw, their shape")
+    return shift_images(xl, chw, shift, generator)
 
 
 @contextmanager

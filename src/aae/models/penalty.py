@@ -46,7 +46,7 @@ class PenaltyAutoencoder(Autoencoder):
             rec = reconstruction_loss(self.decoder, z, x, self.recon_loss)
         # the penalty stays in float32 outside autocast: kernel sums over a batch and the
         # closed-form quadratic forms lose too much in bf16
-        pen = reg.penalty(z, mu, logvar, generator)
+        pen = reg.penalty(z, (mu, logvar), generator)
         loss = rec + reg.weight * pen
         reconstruction_phase(loss, optimizers)
         return {"recon_loss": rec.detach(), reg.name: pen.detach(), "loss": loss.detach()}

@@ -20,7 +20,14 @@ from aae.config import Config
 from aae.errors import AAEError
 from aae.models.base import Amp, Capabilities, PredictorModel, check_every_class_labeled
 from aae.models.build import initialized
-from aae.models.classifier_terms import frozen_batchnorm_stats, labeled_shape, mean_entropy, no_dropout, vat_loss
+from aae.models.classifier_terms import (
+    frozen_batchnorm_stats,
+    labeled_shape,
+    mean_entropy,
+    no_dropout,
+    shift_labeled,
+    vat_loss,
+)
 from aae.models.semisupervised.config import SemiSupervisedConfig
 from aae.networks import corrupt, mlp, shift_images, shift_shape
 
@@ -31,7 +38,8 @@ CLASSIFIER_METRICS = {"classify_loss": "classify", "classify_acc": "classify", "
 class ClassifierNet(nn.Module):
     """``x (n, d) -> logits (n, K)``: an MLP with batch norm on every hidden layer (``batchnorm``)
     and on the logits (``logit_bn``); input noise / dropout, and translations of images by up to
-    ``input_shift`` pixels (``shift_chw`` their shape), only in training passes with ``noise``."""
+    ``input_shift`` pixels (``shift_chw`` their shape, set when either shift is on), only in
+    training passes with ``noise``."""
 
     def __init__(
         self,
@@ -78,20 +86,10 @@ class VATClassifier(PredictorModel):
     metrics: ClassVar[dict[str, str]] = CLASSIFIER_METRICS
     capabilities: ClassVar[Capabilities] = Capabilities(classes=True, labeled_batch=True, codes=False)
 
-    def __init__(
-        self,
-        net: ClassifierNet,
-        n_classes: int,
-        terms: SemiSupervisedConfig | None = None,
-        labeled_chw: tuple[int, int, int] | None = None,
-    ):
+    def __init__(self, net: ClassifierNet, n_classes: int, terms: SemiSupervisedConfig | None = None):
         super().__init__()
         self.net, self.n_classes = net, n_classes
         self.terms = terms or SemiSupervisedConfig()
-        # (c, h, w) of the labeled images that terms.labeled_shift translates (None: no shift)
-        self.labeled_chw = labeled_chw
-        if self.terms.labeled_shift and labeled_chw is None:
-            raise AAEError("semisupervised.labeled_shift translates images: the model needs labeled_chw, their shape")
 
     @classmethod
     def from_config(
@@ -102,11 +100,11 @@ class VATClassifier(PredictorModel):
         n = cfg.network
         if n.arch != "mlp":
             raise AAEError(f"the classifier model is an MLP; network.arch={n.arch!r} is not supported")
-        shift = shift_shape(n.input_shift, image_shape, data_dim)  # refuses a shift of data that are no images
+        # each refuses a shift of data that are no images; both give the images' (c, h, w) when on
+        shifts = shift_shape(n.input_shift, image_shape, data_dim), labeled_shape(cfg, image_shape, data_dim)
         net = ClassifierNet(data_dim, n_classes, n.hidden, n.batchnorm, n.batchnorm, n.dropout, n.input_noise,
-                            n.input_dropout, n.input_shift, shift)  # fmt: skip
-        chw = labeled_shape(cfg, image_shape, data_dim)
-        return initialized(cls(net, n_classes, cfg.semisupervised, chw), cfg)
+                            n.input_dropout, n.input_shift, shifts[0] or shifts[1])  # fmt: skip
+        return initialized(cls(net, n_classes, cfg.semisupervised), cfg)
 
     def phase_parameters(self) -> dict[str, list[nn.Parameter]]:
         return {"classify": list(self.net.parameters())}
@@ -120,7 +118,7 @@ class VATClassifier(PredictorModel):
             raise AAEError("the classifier's train_step needs a labeled mini-batch (labeled=(x, y))")
         xl, yl = labeled
         t, out = self.terms, {}
-        xl = shift_images(xl, self.labeled_chw, t.labeled_shift, generator)  # xl itself when the shift is 0
+        xl = shift_labeled(xl, self.net.shift_chw, t.labeled_shift, generator)
         with amp():
             stats = nullcontext() if t.labeled_bn_stats else frozen_batchnorm_stats(self.net)
             with stats:
