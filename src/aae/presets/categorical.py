@@ -25,9 +25,10 @@ def _with_batchnorm(cfg: Config) -> Config:
 
     With the appendix's plain 10-D style the decoder learns to ignore y: every decoded class head
     looks the same and the test error stalls early. Batch norm, and batch norm with a 5-D style,
-    were better in the probes of ``docs/experiments/semisupervised.md`` (records in
-    ``results/semisupervised/attempts.log``) and in Table 2 #1 of the attempts table; 60 epochs,
-    learning rates / 10 at 40 and 52.
+    were better in the probes of ``docs/experiments/semisupervised.md`` (early probes, not kept) and
+    in Table 2 #1 of the attempts table; at full length, without batch norm q(y|x) drifts to one
+    class and a 10-D style is worse (``results/reproduce/attempts.md``, Table 2, 100 labels #32 and
+    #30); 60 epochs, learning rates / 10 at 40 and 52.
     """
     cfg.network.batchnorm = True
     cfg.network.code_dim = 5
@@ -126,7 +127,7 @@ def mnist_clusters_paper(k: int) -> Callable[[], Config]:
     without the classification phase, nothing added to its three phases.
 
     With the paper's SGD settings q(y|x) collapses onto 2-4 of the clusters in the first epochs
-    and stays there at every setting tried (results/clustering/attempts.log). Adam at 1e-4 with
+    and stays there at every setting tried (early probes, not kept). Adam at 1e-4 with
     beta1 = 0.1 for all three phases keeps most clusters in use, and noise of std 0.3 on the
     discriminators' inputs (instance noise: soft encoder outputs and one-hot prior samples look
     alike, so the categorical discriminator has to judge how often each cluster is used) keeps
