@@ -2,11 +2,14 @@
 
 import math
 
+import pytest
 import torch
 
 from aae.classification import cluster_labels, majority_labels
+from aae.config import OptimConfig
+from aae.errors import AAEError
 from aae.models import build_model
-from model_helpers import one_step
+from model_helpers import one_step, prefixes
 from model_helpers import tiny_categorical as tiny_cat
 
 
@@ -93,3 +96,30 @@ def test_vat_radius_from_the_kth_neighbour_reaches_train_step_through_the_traine
         model._cluster_vat(x[:8], None, None)
     cfg.clustering.vat_weight = 0.0  # no VAT, no radius asked for
     assert build_model(cfg, 20, 4).neighbour_rank() == 0
+
+
+def test_terms_phase_takes_the_clustering_terms_out_of_the_adversarial_step():
+    """``clustering-terms-phase``: the gen step is the plain adversarial one (the same gen_loss as
+    the model without the terms, from the same weights), then a ``cluster`` step trains q(y|x)'s
+    parameters on the terms; with every term off the model is refused."""
+
+    def step(model_name, **terms):
+        cfg = tiny_cat(model_name, n_clusters=4)
+        cfg.optim["cluster"] = OptimConfig("adam", 1e-3)
+        for k, v in terms.items():
+            setattr(cfg.clustering, k, v)
+        torch.manual_seed(0)
+        model = build_model(cfg, 20, 4)
+        torch.manual_seed(1)
+        return one_step(model, cfg)
+
+    changed, order, metrics = step("clustering-terms-phase", balance_weight=1.0, vat_weight=1.0, vat_eps=0.5)
+    assert order == ["recon", "disc", "gen", "cluster"]
+    assert prefixes(changed["cluster"]) == {"encoder.trunk", "encoder.y_head"}
+    assert {"balance_loss", "cluster_vat_loss"} <= set(metrics)
+    _, plain_order, plain = step("clustering")
+    assert plain_order == ["recon", "disc", "gen"] and torch.equal(metrics["gen_loss"], plain["gen_loss"])
+    _, _, shared = step("clustering", balance_weight=1.0, vat_weight=1.0, vat_eps=0.5)
+    assert not torch.equal(shared["gen_loss"], plain["gen_loss"])  # in model clustering they join the gen step
+    with pytest.raises(AAEError, match="all three are 0"):
+        step("clustering-terms-phase")

@@ -64,6 +64,9 @@ class CategoricalAAE(LabelDecoderModel):
     """q(y, z | x) with a categorical y ``(n, K)`` and a style z ``(n, style_dim)``, each matched to its prior."""
 
     classify: ClassVar[bool] = False
+    # where the [clustering] terms (balance, sharpness, VAT) take their step: added to the encoder's
+    # adversarial cost ("gen"), or a phase of their own after it ("cluster", optimizer optim.cluster)
+    terms_phase: ClassVar[str] = "gen"
     phases: ClassVar[tuple[str, ...]] = UNSUPERVISED_PHASES
     metrics: ClassVar[dict[str, str]] = CATEGORICAL_METRICS
     capabilities: ClassVar[Capabilities] = Capabilities(clusters=True, label_decoder=True, heads=True)
@@ -121,6 +124,8 @@ class CategoricalAAE(LabelDecoderModel):
         }
         if self.classify:
             params["classify"] = self.encoder.classifier_parameters()
+        if self.terms_phase == "cluster":
+            params["cluster"] = self.encoder.classifier_parameters()
         return params
 
     def check_labels(self, y: torch.Tensor) -> None:
@@ -190,12 +195,19 @@ class CategoricalAAE(LabelDecoderModel):
             out["head_penalty"] = penalty.detach()
         if rec_l is not None:
             out["labeled_recon_loss"] = rec_l.detach() / self.terms.labeled_recon
-        balance = self._balance(y_soft)
-        with amp():
-            smooth = self._cluster_vat(x, generator, radius)
-        extra = [t for t in (balance, smooth) if t is not None]
         triples = [(self.category, y_soft, None), (self.style, z, None)]
-        out.update(adversarial_phases(triples, optimizers, generator, amp, sum(extra) if extra else None))
+        if self.terms_phase == "gen":
+            balance, smooth, extra = self._cluster_terms(x, y_soft, generator, amp, radius)
+            out.update(adversarial_phases(triples, optimizers, generator, amp, extra))
+        else:
+            out.update(adversarial_phases(triples, optimizers, generator, amp))
+            with amp():
+                y_soft = torch.softmax(self.encoder(x, generator)[0].float(), 1)
+            balance, smooth, extra = self._cluster_terms(x, y_soft, generator, amp, radius)
+            if extra is not None:
+                optimizers["cluster"].zero_grad(set_to_none=True)
+                extra.backward()
+                optimizers["cluster"].step()
         if balance is not None:
             out["balance_loss"] = balance.detach()
         if smooth is not None:
@@ -203,6 +215,15 @@ class CategoricalAAE(LabelDecoderModel):
         if self.classify:
             out.update(self._classification(x, labeled, optimizers, generator, amp, teacher, epochs_done))
         return out
+
+    def _cluster_terms(self, x, y_soft, generator, amp: Amp, radius):
+        """(balance, smoothness, their sum) of the ``[clustering]`` terms on the mini-batch ``x``
+        with memberships ``y_soft`` ``(n, K)``; each None when off."""
+        balance = self._balance(y_soft)
+        with amp():
+            smooth = self._cluster_vat(x, generator, radius)
+        extra = [t for t in (balance, smooth) if t is not None]
+        return balance, smooth, sum(extra) if extra else None
 
     def _balance(self, y_soft: torch.Tensor) -> torch.Tensor | None:
         """The batch-level terms of ``clustering`` (or None): ``balance_weight`` × (log K − H(mean_batch q(y|x)))

@@ -10,6 +10,7 @@ from aae.errors import AAEError
 from aae.presets.categorical import (
     mnist_clusters,
     mnist_clusters_paper,
+    mnist_clusters_terms_phase,
     mnist_dimred,
     mnist_dimred_unsupervised,
     mnist_dimred_unsupervised_paper,
@@ -158,6 +159,12 @@ PRESETS: dict[str, Preset] = {
             "Table 3, Fig. 9 (4.10 %)",
             "unsupervised clustering into 30 clusters, IMSAT's batch terms beside the paper's",
             mnist_clusters(30),
+        ),
+        Preset(
+            "mnist-clusters-16-terms-phase",
+            "Table 3 (9.55 %)",
+            "mnist-clusters-16 with IMSAT's terms, weights and Adam step in a phase of their own",
+            mnist_clusters_terms_phase(16),
         ),
         Preset(
             "mnist-clusters-16-paper",
