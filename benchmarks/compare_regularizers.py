@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from core_results import machine  # noqa: E402
 
 from aae.data import load_idx_dataset  # noqa: E402
+from aae.errors import AAEError  # noqa: E402
 from aae.runs import encode_split, load_run, run_splits  # noqa: E402
 
 RUNS = [
@@ -64,12 +65,25 @@ def aae(*args: str) -> None:
     subprocess.run(cmd, check=True)
 
 
-def prior_contours(ax, prior: np.ndarray, xlim: tuple[float, float], ylim: tuple[float, float]) -> None:
-    """Lines around the 50, 90 and 99 % of the prior samples' mass (a smoothed 2-D histogram), drawn
-    over the codes so that the prior shows wherever the codes cover it."""
+def prior_contours(ax, prior, samples: np.ndarray, xlim: tuple[float, float], ylim: tuple[float, float]) -> None:
+    """Lines around the regions of highest prior density that hold 50, 90 and 99 % of its mass,
+    drawn over the codes so that the prior shows wherever the codes cover it. Where ``prior`` has
+    a density (``log_prob``) the lines are its exact level sets, each level the density that the
+    given share of ``samples`` exceeds; otherwise a smoothed 2-D histogram of ``samples``."""
+    xs, ys = np.linspace(*xlim, 200), np.linspace(*ylim, 200)
+    gx, gy = np.meshgrid(xs, ys)
+    try:
+        grid = torch.tensor(np.stack([gx.ravel(), gy.ravel()], 1), dtype=torch.float32)
+        density = prior.log_prob(grid).exp().numpy().reshape(gx.shape)
+        at_samples = prior.log_prob(torch.tensor(samples[:, :2], dtype=torch.float32)).exp().numpy()
+        levels = sorted({float(np.quantile(at_samples, 1 - q)) for q in (0.99, 0.9, 0.5)})
+        ax.contour(xs, ys, density, levels=levels, colors="k", linewidths=0.8)
+        return
+    except AAEError:  # no closed-form density: the samples' histogram
+        pass
     from scipy.ndimage import gaussian_filter
 
-    h, xe, ye = np.histogram2d(prior[:, 0], prior[:, 1], bins=80, range=[xlim, ylim])
+    h, xe, ye = np.histogram2d(samples[:, 0], samples[:, 1], bins=80, range=[xlim, ylim])
     h = gaussian_filter(h, 1.5)
     flat = np.sort(h.ravel())[::-1]
     mass = np.cumsum(flat) / flat.sum()
@@ -78,8 +92,9 @@ def prior_contours(ax, prior: np.ndarray, xlim: tuple[float, float], ylim: tuple
     ax.contour(xc, yc, h.T, levels=levels, colors="k", linewidths=0.8)
 
 
-def latent_panels(path: Path, panels: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]) -> None:
-    """One row of scatter plots: (title, codes, labels, prior samples) per panel, first two dimensions."""
+def latent_panels(path: Path, panels: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, object]]) -> None:
+    """One row of scatter plots: (title, codes, labels, prior samples, the prior) per panel, first
+    two dimensions."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -87,17 +102,17 @@ def latent_panels(path: Path, panels: list[tuple[str, np.ndarray, np.ndarray, np
 
     # one scale for all panels (the 99.8 % of every point nearest the middle), so that the spread
     # of each model's codes compares at a glance; the prior's samples in a grey that shows through
-    every = np.concatenate([np.concatenate([c[:, :2], q[:, :2]]) for _, c, _, q in panels])
+    every = np.concatenate([np.concatenate([c[:, :2], q[:, :2]]) for _, c, _, q, _ in panels])
     lo, hi = np.percentile(every, [0.1, 99.9], axis=0)
     half = 1.05 * float(np.max(hi - lo)) / 2
     mid = (lo + hi) / 2
     fig, axes = plt.subplots(
         1, len(panels), figsize=(5 * len(panels) + 1, 5), squeeze=False, layout="constrained", sharex=True, sharey=True
     )
-    for ax, (title, codes, labels, prior) in zip(axes[0], panels):
-        ax.scatter(prior[:, 0], prior[:, 1], s=3, c="0.6", alpha=0.35, linewidths=0, rasterized=True)
+    for ax, (title, codes, labels, samples, prior) in zip(axes[0], panels):
+        ax.scatter(samples[:, 0], samples[:, 1], s=3, c="0.6", alpha=0.35, linewidths=0, rasterized=True)
         sc = ax.scatter(codes[:, 0], codes[:, 1], s=1.5, c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, rasterized=True)
-        prior_contours(ax, prior, (mid[0] - half, mid[0] + half), (mid[1] - half, mid[1] + half))
+        prior_contours(ax, prior, samples, (mid[0] - half, mid[0] + half), (mid[1] - half, mid[1] + half))
         ax.set_title(title)
         ax.set_xlim(mid[0] - half, mid[0] + half)
         ax.set_ylim(mid[1] - half, mid[1] + half)
@@ -152,7 +167,7 @@ def main() -> None:
         splits = run_splits(run, args.data_dir)
         codes = encode_split(run, splits.x_test).numpy()
         prior = run.model.prior.sample(5000, torch.Generator().manual_seed(0)).numpy()
-        panels.append((f"{name} ({preset})", codes, splits.y_test.numpy(), prior))
+        panels.append((f"{name} ({preset})", codes, splits.y_test.numpy(), prior, run.model.prior))
 
     args.results.mkdir(parents=True, exist_ok=True)
     stem = args.results / "compare_regularizers"
