@@ -113,8 +113,14 @@ class CategoricalAAE(LabelDecoderModel):
     ) -> CategoricalAAE:
         k = cls.categories_for(cfg, n_classes)
         parts = categorical_parts(cfg, data_dim, k, cls.decoder_inputs(cfg, k), image_shape)
-        chw = labeled_shape(cfg, image_shape, data_dim) if cls.classify else None
+        chw = cls.labeled_chw_for(cfg, image_shape, data_dim)
         return initialized(cls(*parts, cfg.recon_loss, cfg.semisupervised, cfg.clustering, chw), cfg)
+
+    @classmethod
+    def labeled_chw_for(cls, cfg: Config, image_shape: Sequence[int] | None, data_dim: int):
+        """``(c, h, w)`` of the labeled images ``semisupervised.labeled_shift`` moves: only a model
+        with a classification phase has them (None otherwise, or with the shift off)."""
+        return labeled_shape(cfg, image_shape, data_dim) if cls.classify else None
 
     def phase_parameters(self) -> dict[str, list[nn.Parameter]]:
         params = {

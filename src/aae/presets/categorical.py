@@ -169,10 +169,10 @@ def mnist_clusters_terms_phase(k: int) -> Callable[[], Config]:
     0.4, sharpness 0.1), each image's perturbation 0.25 × its distance to its 10th nearest training
     image, the power iteration started at xi 5.
 
-    Why (results/reproduce/attempts.md, Table 3 #21-#23): IMSAT alone reaches 5.79 % with 16
-    clusters where the AAE with its terms in the encoder's adversarial step (Adam 1e-4, β1 0.1,
-    the terms 2.5-3× heavier) stays near 20 %; IMSAT's weights and radius in that step help a
-    little (#21); with IMSAT's optimizer too, in a step of their own, they help most (#22).
+    Why (results/reproduce/attempts.md, Table 3 #21-#23; components #16): IMSAT alone clusters
+    far better than the AAE whose terms share the encoder's adversarial step, whose Adam is much
+    slower than IMSAT's; IMSAT's weights and radius in that step help a little (#21), IMSAT's
+    optimizer too, in a step of their own, helps most (#22). Numbers: results/reproduce/table3.md.
     """
 
     def make() -> Config:

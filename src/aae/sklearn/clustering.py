@@ -63,9 +63,9 @@ class AAEClustering(ClusterMixin, BalanceMixin, SmoothnessMixin, CategoricalMixi
         default=3,
         kind="int",
         doc="Number of trainings from different initialisations (as k-means' ``n_init``), combined as ``combine`` "
-        "says; the fit takes that many times as long. One training is a gamble (on digits the adjusted Rand "
-        "index of single trainings ranges over 0.44-0.76); the consensus of 3 beat k-means on every seed "
-        "measured. 1: a single training.",
+        "says; the fit takes that many times as long. One training is a gamble (its adjusted Rand index varies "
+        "widely from seed to seed); the consensus of 3 beat k-means on every seed measured (the docs' "
+        "scikit-learn page). 1: a single training.",
         check=at_least(1),
     )
     combine: str = param(

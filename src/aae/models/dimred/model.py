@@ -33,7 +33,6 @@ from aae.models.categorical import (
     n_clusters,
     one_per_class,
 )
-from aae.models.classifier_terms import labeled_shape
 
 
 class DimensionalityReductionAAE(CategoricalAAE):
@@ -88,7 +87,7 @@ class DimensionalityReductionAAE(CategoricalAAE):
         model = cls(
             *parts, heads=heads, learn_heads=learn, head_margin=d.head_margin, head_weight=d.head_weight,
             recon_loss=cfg.recon_loss, terms=cfg.semisupervised, clusters=cfg.clustering,
-            labeled_chw=labeled_shape(cfg, image_shape, data_dim) if cls.classify else None,
+            labeled_chw=cls.labeled_chw_for(cfg, image_shape, data_dim),
         )  # fmt: skip
         return initialized(model, cfg)
 
